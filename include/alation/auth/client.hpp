@@ -1,0 +1,217 @@
+// Copyright (c) 2026 alation-auth developers. Distributed under the Boost Software License 1.0.
+#ifndef ALATION_AUTH_CLIENT_HPP
+#define ALATION_AUTH_CLIENT_HPP
+
+#include <alation/auth/client_options.hpp>
+#include <alation/auth/detail/client_impl.hpp>
+#include <alation/auth/detail/protocol.hpp>
+#include <alation/auth/error.hpp>
+#include <alation/auth/token.hpp>
+#include <alation/auth/with_diagnostics.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <utility>
+
+namespace alation::auth {
+
+/// A client for Alation's token endpoints (createRefreshToken, createAPIAccessToken and the rest
+/// of the token lifecycle).
+///
+/// Every asynchronous function:
+/// - takes any Asio completion token, with handler signature `void(error_code, T)`, and defaults
+///   to `with_diagnostics(asio::deferred)`, so `co_await client.create_access_token(rt)` works and
+///   throws ErrorWithDiagnostics on failure;
+/// - has an overload taking `Diagnostics&`, filled in on failure with what the server said; it
+///   must stay alive until the operation completes;
+/// - copies its arguments before it returns: the caller's tokens and credentials may be
+///   destroyed at once, even when the operation is deferred;
+/// - completes on the handler's associated executor, or the Client's executor when it has none;
+/// - supports per-operation cancellation (terminal, partial and total): the call ends with
+///   `asio::error::operation_aborted`, and its connection is closed, not reused;
+/// - is bounded by ClientOptions' connect and request timeouts (Error::timeout) and retried
+///   according to ClientOptions::retry.
+///
+/// Many operations may be in flight at once, from any threads: each takes an idle kept-alive
+/// connection or opens a new one, and returns it to the pool when done. A connection the server
+/// closed while idle is detected and the call goes through on a fresh one.
+///
+/// Operations in flight keep the Client's internals alive, so a Client may be destroyed while
+/// they run; they still complete.
+class Client {
+public:
+    using executor_type = boost::asio::any_io_executor;
+
+    /// Parses `base_url` (`https://catalog.example.com`, `https://host:8443/prefix`,
+    /// `http://127.0.0.1:8080`). Throws ErrorWithDiagnostics with Error::invalid_url for a URL
+    /// that is not http(s) with a host, and Error::insecure_url for plain http to a host that is
+    /// not loopback unless options.allow_insecure_http is set.
+    Client(executor_type executor, std::string_view base_url, ClientOptions options = {})
+        : impl_(detail::ClientImpl::create(std::move(executor), base_url, std::move(options))) {}
+
+    [[nodiscard]] executor_type get_executor() const noexcept { return impl_->get_executor(); }
+    [[nodiscard]] const ClientOptions& options() const noexcept { return impl_->options(); }
+
+    /// Closes the idle kept-alive connections. Operations in flight are not affected.
+    void close_idle_connections() { impl_->close_idle_connections(); }
+
+    /// createRefreshToken: a new refresh token for a user with a password (not an SSO user).
+    /// Fails with invalid_credentials on a wrong username or password. Retried only when the
+    /// request never reached the server.
+    template <class CompletionToken = DefaultCompletionToken>
+    auto create_refresh_token(const Credentials& credentials, CompletionToken&& token = {}) {
+        return call<RefreshToken>(detail::Endpoint::create_refresh_token,
+                                  detail::refresh_token_request_body(credentials), nullptr,
+                                  std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = DefaultCompletionToken>
+    auto create_refresh_token(const Credentials& credentials, Diagnostics& diag, CompletionToken&& token = {}) {
+        return call<RefreshToken>(detail::Endpoint::create_refresh_token,
+                                  detail::refresh_token_request_body(credentials), &diag,
+                                  std::forward<CompletionToken>(token));
+    }
+
+    /// createAPIAccessToken: a new access token minted from a refresh token.
+    /// Fails with invalid_refresh_token or refresh_token_expired_or_revoked when the server
+    /// rejects the refresh token.
+    template <class CompletionToken = DefaultCompletionToken>
+    auto create_access_token(const RefreshToken& refresh_token, CompletionToken&& token = {}) {
+        return create_access_token(refresh_token.value, refresh_token.user_id, std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = DefaultCompletionToken>
+    auto create_access_token(const RefreshToken& refresh_token, Diagnostics& diag, CompletionToken&& token = {}) {
+        return create_access_token(refresh_token.value, refresh_token.user_id, diag,
+                                   std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = DefaultCompletionToken>
+    auto create_access_token(const Secret& refresh_token, std::int64_t user_id, CompletionToken&& token = {}) {
+        return call_with<AccessToken>(detail::Endpoint::create_access_token, refresh_token, user_id, nullptr,
+                                      std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = DefaultCompletionToken>
+    auto create_access_token(const Secret& refresh_token, std::int64_t user_id, Diagnostics& diag,
+                             CompletionToken&& token = {}) {
+        return call_with<AccessToken>(detail::Endpoint::create_access_token, refresh_token, user_id, &diag,
+                                      std::forward<CompletionToken>(token));
+    }
+
+    /// validateRefreshToken: the refresh token's current record, last_used_at included.
+    /// An expired or revoked token fails with refresh_token_expired_or_revoked, whether the
+    /// server answers 401 or 200 with that token_status.
+    template <class CompletionToken = DefaultCompletionToken>
+    auto validate_refresh_token(const RefreshToken& refresh_token, CompletionToken&& token = {}) {
+        return validate_refresh_token(refresh_token.value, refresh_token.user_id, std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = DefaultCompletionToken>
+    auto validate_refresh_token(const RefreshToken& refresh_token, Diagnostics& diag, CompletionToken&& token = {}) {
+        return validate_refresh_token(refresh_token.value, refresh_token.user_id, diag,
+                                      std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = DefaultCompletionToken>
+    auto validate_refresh_token(const Secret& refresh_token, std::int64_t user_id, CompletionToken&& token = {}) {
+        return call_with<RefreshToken>(detail::Endpoint::validate_refresh_token, refresh_token, user_id, nullptr,
+                                       std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = DefaultCompletionToken>
+    auto validate_refresh_token(const Secret& refresh_token, std::int64_t user_id, Diagnostics& diag,
+                                CompletionToken&& token = {}) {
+        return call_with<RefreshToken>(detail::Endpoint::validate_refresh_token, refresh_token, user_id, &diag,
+                                       std::forward<CompletionToken>(token));
+    }
+
+    /// regenRefreshToken: a new refresh token replacing the given one, which stops working.
+    template <class CompletionToken = DefaultCompletionToken>
+    auto regenerate_refresh_token(const RefreshToken& refresh_token, CompletionToken&& token = {}) {
+        return regenerate_refresh_token(refresh_token.value, refresh_token.user_id,
+                                        std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = DefaultCompletionToken>
+    auto regenerate_refresh_token(const RefreshToken& refresh_token, Diagnostics& diag, CompletionToken&& token = {}) {
+        return regenerate_refresh_token(refresh_token.value, refresh_token.user_id, diag,
+                                        std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = DefaultCompletionToken>
+    auto regenerate_refresh_token(const Secret& refresh_token, std::int64_t user_id, CompletionToken&& token = {}) {
+        return call_with<RefreshToken>(detail::Endpoint::regenerate_refresh_token, refresh_token, user_id, nullptr,
+                                       std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = DefaultCompletionToken>
+    auto regenerate_refresh_token(const Secret& refresh_token, std::int64_t user_id, Diagnostics& diag,
+                                  CompletionToken&& token = {}) {
+        return call_with<RefreshToken>(detail::Endpoint::regenerate_refresh_token, refresh_token, user_id, &diag,
+                                       std::forward<CompletionToken>(token));
+    }
+
+    /// validateAPIAccessToken: the access token's current record. Fails with
+    /// invalid_access_token (401) or access_token_expired_or_revoked (200 with that status).
+    template <class CompletionToken = DefaultCompletionToken>
+    auto validate_access_token(const AccessToken& access_token, CompletionToken&& token = {}) {
+        return validate_access_token(access_token.value, access_token.user_id, std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = DefaultCompletionToken>
+    auto validate_access_token(const AccessToken& access_token, Diagnostics& diag, CompletionToken&& token = {}) {
+        return validate_access_token(access_token.value, access_token.user_id, diag,
+                                     std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = DefaultCompletionToken>
+    auto validate_access_token(const Secret& access_token, std::int64_t user_id, CompletionToken&& token = {}) {
+        return call_with<AccessToken>(detail::Endpoint::validate_access_token, access_token, user_id, nullptr,
+                                      std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = DefaultCompletionToken>
+    auto validate_access_token(const Secret& access_token, std::int64_t user_id, Diagnostics& diag,
+                               CompletionToken&& token = {}) {
+        return call_with<AccessToken>(detail::Endpoint::validate_access_token, access_token, user_id, &diag,
+                                      std::forward<CompletionToken>(token));
+    }
+
+    /// revokeAPIAccessTokens: revokes every active access token minted from the refresh token.
+    template <class CompletionToken = DefaultCompletionToken>
+    auto revoke_access_tokens(const RefreshToken& refresh_token, CompletionToken&& token = {}) {
+        return revoke_access_tokens(refresh_token.value, refresh_token.user_id, std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = DefaultCompletionToken>
+    auto revoke_access_tokens(const RefreshToken& refresh_token, Diagnostics& diag, CompletionToken&& token = {}) {
+        return revoke_access_tokens(refresh_token.value, refresh_token.user_id, diag,
+                                    std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = DefaultCompletionToken>
+    auto revoke_access_tokens(const Secret& refresh_token, std::int64_t user_id, CompletionToken&& token = {}) {
+        return call_with<RevokeResult>(detail::Endpoint::revoke_access_tokens, refresh_token, user_id, nullptr,
+                                       std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = DefaultCompletionToken>
+    auto revoke_access_tokens(const Secret& refresh_token, std::int64_t user_id, Diagnostics& diag,
+                              CompletionToken&& token = {}) {
+        return call_with<RevokeResult>(detail::Endpoint::revoke_access_tokens, refresh_token, user_id, &diag,
+                                       std::forward<CompletionToken>(token));
+    }
+
+private:
+    template <class Result, class CompletionToken>
+    auto call_with(detail::Endpoint endpoint, const Secret& token_value, std::int64_t user_id, Diagnostics* diag,
+                   CompletionToken&& token) {
+        return call<Result>(endpoint, detail::token_request_body(endpoint, token_value, user_id), diag,
+                            std::forward<CompletionToken>(token));
+    }
+
+    template <class Result, class CompletionToken>
+    auto call(detail::Endpoint endpoint, detail::RequestBody body, Diagnostics* diag, CompletionToken&& token) {
+        return boost::asio::async_initiate<CompletionToken, void(error_code, Result)>(
+            detail::CallInitiation<Result>{impl_}, token, diag, endpoint, std::move(body));
+    }
+
+    std::shared_ptr<detail::ClientImpl> impl_;
+};
+
+}  // namespace alation::auth
+
+ALATION_AUTH_DETAIL_FIX_AWAITABLE_EXCEPTION_PTR(::alation::auth::RefreshToken)
+ALATION_AUTH_DETAIL_FIX_AWAITABLE_EXCEPTION_PTR(::alation::auth::AccessToken)
+ALATION_AUTH_DETAIL_FIX_AWAITABLE_EXCEPTION_PTR(::alation::auth::RevokeResult)
+
+#endif

@@ -1,0 +1,69 @@
+// Copyright (c) 2026 alation-auth developers. Distributed under the Boost Software License 1.0.
+#ifndef ALATION_AUTH_CLIENT_OPTIONS_HPP
+#define ALATION_AUTH_CLIENT_OPTIONS_HPP
+
+#include <boost/asio/ssl/context.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace alation::auth {
+
+/// When and how the Client retries a failed call. The backoff is exponential with full jitter:
+/// before retry n (0-based) it waits a random time in [0, min(max_backoff, initial_backoff * 2^n)],
+/// or the server's Retry-After when that is longer (capped by max_retry_after).
+///
+/// Retried: network errors, timeouts, 429, 502, 503, 504. Never retried: 400, 401, 403, 404 and
+/// every other status (bad credentials must fail fast, not lock an account). createRefreshToken
+/// is retried only when the request provably never reached the server (the connection could not
+/// be made), since a retried create can leave an orphan refresh token.
+struct RetryPolicy {
+    /// Attempts in all, the first included. 1 disables retries.
+    int max_attempts = 4;
+    std::chrono::milliseconds initial_backoff{200};
+    std::chrono::milliseconds max_backoff{10'000};
+    /// The longest Retry-After honoured; a longer one ends the retries with the error.
+    std::chrono::milliseconds max_retry_after{30'000};
+    /// No retry starts once this much time has passed since the call began.
+    std::chrono::milliseconds total_budget{60'000};
+
+    /// A policy that never retries.
+    static RetryPolicy none() {
+        RetryPolicy p;
+        p.max_attempts = 1;
+        return p;
+    }
+};
+
+/// How a Client connects. The defaults are safe: TLS 1.2 or later with peer and host-name
+/// verification against the system trust store.
+struct ClientOptions {
+    /// A PEM bundle of extra trusted CAs, e.g. a corporate TLS-interception CA. Used together with
+    /// the system trust store.
+    std::string ca_file;
+    /// A directory of hashed CA certificates (c_rehash layout), also used with the system store.
+    std::string ca_dir;
+    /// A caller-configured context; when set, ca_file, ca_dir and the system store are not
+    /// touched, and the caller is responsible for what it trusts. Shared, so it outlives the Client.
+    std::shared_ptr<boost::asio::ssl::context> ssl_context;
+    /// Verify the server's certificate chain and host name. Turn off only for testing.
+    bool verify_peer = true;
+
+    std::chrono::milliseconds connect_timeout{10'000};
+    /// Bounds each attempt, from sending the request to the last byte of the response.
+    std::chrono::milliseconds request_timeout{30'000};
+    /// Responses larger than this (header and body) fail with Error::response_too_large; reading
+    /// stops at the limit.
+    std::size_t max_response_size = 64 * 1024;
+    std::string user_agent = "alation-auth";
+    /// Allow plain http to hosts other than loopback. The password would cross the network in clear.
+    bool allow_insecure_http = false;
+
+    RetryPolicy retry;
+};
+
+}  // namespace alation::auth
+
+#endif

@@ -1,0 +1,141 @@
+// Copyright (c) 2026 alation-auth developers. Distributed under the Boost Software License 1.0.
+#ifndef ALATION_AUTH_WITH_DIAGNOSTICS_HPP
+#define ALATION_AUTH_WITH_DIAGNOSTICS_HPP
+
+#include <alation/auth/error.hpp>
+
+#include <boost/asio/associator.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/version.hpp>
+
+#include <exception>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace alation::auth {
+
+/// A completion token adapter, after Boost.MySQL's: an operation whose handler signature is
+/// `void(error_code, T...)` completes instead with `void(std::exception_ptr, T...)`, the
+/// exception being an ErrorWithDiagnostics that carries the server's Diagnostics. So
+/// `co_await op(with_diagnostics(asio::deferred))` throws an exception whose diagnostics()
+/// says what the server said.
+template <class CompletionToken>
+struct WithDiagnostics {
+    CompletionToken token;
+};
+
+template <class CompletionToken>
+WithDiagnostics<std::decay_t<CompletionToken>> with_diagnostics(CompletionToken&& token) {
+    return {std::forward<CompletionToken>(token)};
+}
+
+/// The completion token every asynchronous function of this library defaults to: Asio's
+/// `deferred`, throwing ErrorWithDiagnostics when awaited.
+using DefaultCompletionToken = WithDiagnostics<boost::asio::deferred_t>;
+
+namespace detail {
+
+// Completes the wrapped handler with an exception_ptr built from the error code and the
+// diagnostics the operation filled in. Owns the diagnostics, so their address is stable.
+template <class Handler>
+struct ThrowingHandler {
+    Handler handler;
+    // Owned when the caller passed no Diagnostics of its own; the operation fills `target`.
+    std::unique_ptr<Diagnostics> owned;
+    Diagnostics* target;
+
+    template <class... T>
+    void operator()(error_code ec, T&&... values) {
+        std::exception_ptr ex;
+        if (ec) ex = std::make_exception_ptr(ErrorWithDiagnostics(ec, *target));
+        std::move(handler)(std::move(ex), std::forward<T>(values)...);
+    }
+};
+
+// Every initiation of this library is called as init(handler, Diagnostics* out, args...);
+// where the caller gave no Diagnostics, the adapter supplies the one its handler owns.
+template <class Initiation>
+struct ThrowingInitiation {
+    Initiation initiation;
+
+    template <class Handler, class... Args>
+    void operator()(Handler&& handler, Diagnostics* out, Args&&... args) && {
+        std::unique_ptr<Diagnostics> owned = out ? nullptr : std::make_unique<Diagnostics>();
+        Diagnostics* diag = out ? out : owned.get();
+        std::move(initiation)(ThrowingHandler<std::decay_t<Handler>>{std::forward<Handler>(handler), std::move(owned), diag},
+                              diag, std::forward<Args>(args)...);
+    }
+};
+
+}  // namespace detail
+}  // namespace alation::auth
+
+namespace boost::asio {
+
+template <class CompletionToken, class... T>
+struct async_result<alation::auth::WithDiagnostics<CompletionToken>, void(alation::auth::error_code, T...)> {
+    template <class Initiation, class RawToken, class... Args>
+    static auto initiate(Initiation&& initiation, RawToken&& token, Args&&... args) {
+        return async_initiate<CompletionToken, void(std::exception_ptr, T...)>(
+            alation::auth::detail::ThrowingInitiation<std::decay_t<Initiation>>{std::forward<Initiation>(initiation)},
+            token.token, std::forward<Args>(args)...);
+    }
+};
+
+template <template <class, class> class Associator, class Handler, class DefaultCandidate>
+struct associator<Associator, alation::auth::detail::ThrowingHandler<Handler>, DefaultCandidate>
+    : Associator<Handler, DefaultCandidate> {
+    static typename Associator<Handler, DefaultCandidate>::type get(
+        const alation::auth::detail::ThrowingHandler<Handler>& h) noexcept {
+        return Associator<Handler, DefaultCandidate>::get(h.handler);
+    }
+    static auto get(const alation::auth::detail::ThrowingHandler<Handler>& h, const DefaultCandidate& c) noexcept
+        -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler, c)) {
+        return Associator<Handler, DefaultCandidate>::get(h.handler, c);
+    }
+};
+
+}  // namespace boost::asio
+
+#if BOOST_VERSION < 108200
+// Boost 1.81's awaitable cannot resume from a deferred operation completing with
+// void(std::exception_ptr, T) (fixed in 1.82: "Fixed awaitable<> handling for completion
+// signatures containing std::exception_ptr"). This restores the 1.82 behaviour for the result
+// types of this library, which are the only ones WithDiagnostics produces.
+#include <boost/asio/awaitable.hpp>
+
+#define ALATION_AUTH_DETAIL_FIX_AWAITABLE_EXCEPTION_PTR(T)                                     \
+    namespace boost::asio::detail {                                                            \
+    template <typename R, typename Executor>                                                   \
+    class awaitable_async_op_handler<R(std::exception_ptr, T), Executor>                       \
+        : public awaitable_thread<Executor> {                                                  \
+    public:                                                                                    \
+        struct result_type {                                                                   \
+            std::exception_ptr* ex_;                                                           \
+            T* value_;                                                                         \
+        };                                                                                     \
+        awaitable_async_op_handler(awaitable_thread<Executor>* h, result_type& result)         \
+            : awaitable_thread<Executor>(std::move(*h)), result_(result) {}                    \
+        void operator()(std::exception_ptr ex, T value) {                                      \
+            result_.ex_ = &ex;                                                                 \
+            result_.value_ = &value;                                                           \
+            this->entry_point()->top_of_stack_->attach_thread(this);                           \
+            this->entry_point()->top_of_stack_->clear_cancellation_slot();                     \
+            this->pump();                                                                      \
+        }                                                                                      \
+        static T resume(result_type& result) {                                                 \
+            if (*result.ex_) std::rethrow_exception(std::exchange(*result.ex_, nullptr));      \
+            return std::move(*result.value_);                                                  \
+        }                                                                                      \
+                                                                                               \
+    private:                                                                                   \
+        result_type& result_;                                                                  \
+    };                                                                                         \
+    }
+#else
+#define ALATION_AUTH_DETAIL_FIX_AWAITABLE_EXCEPTION_PTR(T)
+#endif
+
+#endif
