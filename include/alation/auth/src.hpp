@@ -9,6 +9,7 @@
 #endif
 
 #include <alation/auth/detail/impl/client_impl.ipp>
+#include <alation/auth/impl/token_store.ipp>
 #include <alation/auth/testing/impl/fake_alation.ipp>
 
 #endif

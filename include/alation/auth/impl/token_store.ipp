@@ -1,0 +1,230 @@
+// Copyright (c) 2026 alation-auth developers. Distributed under the Boost Software License 1.0.
+#ifndef ALATION_AUTH_IMPL_TOKEN_STORE_IPP
+#define ALATION_AUTH_IMPL_TOKEN_STORE_IPP
+
+#include <alation/auth/detail/protocol.hpp>
+#include <alation/auth/token_store.hpp>
+
+#include <boost/system/system_category.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <random>
+
+namespace alation::auth {
+namespace detail {
+namespace token_file {
+
+// A stored token is a few hundred bytes; anything much larger is not one, and is not read whole.
+constexpr std::size_t max_size = 64 * 1024;
+
+inline error_code last_error() noexcept { return {errno, boost::system::system_category()}; }
+
+// Closes a descriptor on every path out of a function.
+class Fd {
+public:
+    explicit Fd(int fd) noexcept : fd_(fd) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    [[nodiscard]] int get() const noexcept { return fd_; }
+    // close() reports the deferred write errors of some file systems (NFS), so saves check it.
+    bool close() noexcept { return ::close(std::exchange(fd_, -1)) == 0; }
+
+private:
+    int fd_;
+};
+
+// Appends `s` as a JSON string literal. The caller reserves enough room beforehand, so the
+// buffer holding a secret is never reallocated and left behind unwiped.
+inline void append_json_string(std::string& out, std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    for (const char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (u < 0x20) {
+            out += "\\u00";
+            out += hex[u >> 4];
+            out += hex[u & 0xf];
+        } else {
+            out += c;
+        }
+    }
+    out += '"';
+}
+
+}  // namespace token_file
+
+ALATION_AUTH_DECL std::string format_token_file(const RefreshToken& token) {
+    using token_file::append_json_string;
+    std::string out;
+    // Escaping grows a byte to at most 6 ("\u00XX"); the rest is fields and timestamps.
+    out.reserve(512 + 6 * (token.value.size() + token.name.size()));
+    out += "{\"refresh_token\":";
+    append_json_string(out, token.value.reveal());
+    out += ",\"user_id\":";
+    out += std::to_string(token.user_id);
+    out += ",\"name\":";
+    append_json_string(out, token.name);
+    out += ",\"created_at\":";
+    append_json_string(out, format_timestamp(token.created_at));
+    out += ",\"token_expires_at\":";
+    append_json_string(out, format_timestamp(token.expires_at));
+    out += ",\"token_status\":";
+    append_json_string(out, to_string(token.status));
+    if (token.last_used_at) {
+        out += ",\"last_used_at\":";
+        append_json_string(out, format_timestamp(*token.last_used_at));
+    }
+    out += "}\n";
+    return out;
+}
+
+ALATION_AUTH_DECL std::optional<RefreshToken> parse_token_file(std::string_view contents, Diagnostics& diag,
+                                                               error_code& ec) {
+    RefreshToken token;
+    ec = parse_result(Endpoint::validate_refresh_token, contents, token, diag);
+    if (ec) {
+        ec = Error::malformed_token_file;
+        return std::nullopt;
+    }
+    return token;
+}
+
+ALATION_AUTH_DECL std::filesystem::path write_temp_file(const std::filesystem::path& target,
+                                                        std::string_view contents, error_code& ec) {
+    // A name no other writer picks: the target's name, the pid and a random suffix. O_EXCL makes
+    // a collision (or an attacker's file or link planted under that name) an error, not a write
+    // through it; then another name is tried.
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    std::filesystem::path temp;
+    int fd = -1;
+    for (int attempt = 0; attempt < 16 && fd < 0; ++attempt) {
+        char suffix[48];
+        std::snprintf(suffix, sizeof suffix, ".tmp.%ld.%016llx", static_cast<long>(::getpid()),
+                      static_cast<unsigned long long>(rng()));
+        temp = target;
+        temp += suffix;
+        fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, S_IRUSR | S_IWUSR);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    if (fd < 0) {
+        ec = token_file::last_error();
+        return {};
+    }
+    token_file::Fd file(fd);
+    auto fail = [&] {
+        ec = token_file::last_error();
+        ::unlink(temp.c_str());
+        return std::filesystem::path{};
+    };
+    // The umask can only remove bits, but an inherited default ACL could add some: make sure.
+    if (::fchmod(file.get(), S_IRUSR | S_IWUSR) != 0) return fail();
+    for (std::size_t done = 0; done < contents.size();) {
+        const ssize_t n = ::write(file.get(), contents.data() + done, contents.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail();
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(file.get()) != 0 || !file.close()) return fail();
+    ec.clear();
+    return temp;
+}
+
+ALATION_AUTH_DECL void commit_temp_file(const std::filesystem::path& temp, const std::filesystem::path& target,
+                                        error_code& ec) {
+    if (::rename(temp.c_str(), target.c_str()) != 0) {
+        ec = token_file::last_error();
+        ::unlink(temp.c_str());
+        return;
+    }
+    const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
+    token_file::Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir_fd.get() < 0 || ::fsync(dir_fd.get()) != 0) {
+        ec = token_file::last_error();
+        return;
+    }
+    ec.clear();
+}
+
+}  // namespace detail
+
+ALATION_AUTH_DECL std::optional<RefreshToken> FileTokenStore::load(error_code& ec) {
+    std::lock_guard lock(mutex_);
+    // O_NOFOLLOW: a symbolic link is refused (ELOOP) rather than followed to a file someone else
+    // chose. O_NONBLOCK: opening a FIFO planted here must not hang; fstat then refuses it.
+    detail::token_file::Fd file(::open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (file.get() < 0) {
+        const int err = errno;
+        if (err == ENOENT) {
+            ec.clear();
+        } else if (err == ELOOP) {
+            ec = Error::insecure_token_file;
+        } else {
+            ec = {err, boost::system::system_category()};
+        }
+        return std::nullopt;
+    }
+    struct stat st {};
+    if (::fstat(file.get(), &st) != 0) {
+        ec = detail::token_file::last_error();
+        return std::nullopt;
+    }
+    constexpr mode_t shared_bits = S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH;
+    if (!S_ISREG(st.st_mode) || (st.st_mode & shared_bits) != 0 || st.st_uid != ::geteuid()) {
+        ec = Error::insecure_token_file;
+        return std::nullopt;
+    }
+    if (static_cast<std::uintmax_t>(st.st_size) > detail::token_file::max_size) {
+        ec = Error::malformed_token_file;
+        return std::nullopt;
+    }
+
+    std::string contents;
+    // One byte more than the limit, so a file that grew since fstat is caught, not truncated.
+    contents.resize(detail::token_file::max_size + 1);
+    std::size_t size = 0;
+    while (size < contents.size()) {
+        const ssize_t n = ::read(file.get(), contents.data() + size, contents.size() - size);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            ec = detail::token_file::last_error();
+            Secret::wipe(contents);
+            return std::nullopt;
+        }
+        if (n == 0) break;
+        size += static_cast<std::size_t>(n);
+    }
+    std::optional<RefreshToken> token;
+    if (size > detail::token_file::max_size) {
+        ec = Error::malformed_token_file;
+    } else {
+        Diagnostics diag;
+        token = detail::parse_token_file(std::string_view(contents.data(), size), diag, ec);
+    }
+    Secret::wipe(contents);
+    return token;
+}
+
+ALATION_AUTH_DECL void FileTokenStore::save(const RefreshToken& token, error_code& ec) {
+    std::string contents = detail::format_token_file(token);
+    std::lock_guard lock(mutex_);
+    const std::filesystem::path temp = detail::write_temp_file(path_, contents, ec);
+    Secret::wipe(contents);
+    if (!ec) detail::commit_temp_file(temp, path_, ec);
+}
+
+}  // namespace alation::auth
+
+#endif

@@ -1,0 +1,346 @@
+#include <alation/auth/token_store.hpp>
+
+#include "catch.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+using namespace alation::auth;
+namespace fs = std::filesystem;
+using namespace std::chrono;
+
+namespace {
+
+// A fresh private directory, removed with everything in it at the end of the test.
+class TempDir {
+public:
+    TempDir() {
+        std::string pattern = (fs::temp_directory_path() / "alation-token-store-XXXXXX").string();
+        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+        path_ = pattern;
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    ~TempDir() {
+        std::error_code ignored;
+        fs::remove_all(path_, ignored);
+    }
+    [[nodiscard]] const fs::path& path() const { return path_; }
+
+private:
+    fs::path path_;
+};
+
+Secret secret(std::string_view value) { return Secret(value); }
+
+Timestamp at(sys_days day, microseconds since_midnight) { return Timestamp(day) + since_midnight; }
+
+RefreshToken sample_token(std::string value = "rt-9f8e7d6c5b4a39281706f5e4d3c2b1a0-9f8e7d6c5b4a39281706f5e4d3c2b1a0-Zz") {
+    RefreshToken t;
+    t.value = secret(value);
+    t.user_id = 42;
+    t.name = "etl \"nightly\" \\ ü\ttab";
+    t.created_at = at(2026y / 11 / 1, hours(1) + minutes(4) + seconds(47) + microseconds(35'000));
+    t.expires_at = at(2026y / 12 / 31, hours(23) + minutes(59) + seconds(59) + microseconds(116'496));
+    t.status = TokenStatus::active;
+    t.last_used_at = at(2026y / 11 / 27, hours(8) + microseconds(1));
+    return t;
+}
+
+void require_same(const RefreshToken& a, const RefreshToken& b) {
+    CHECK(a.value == b.value);
+    CHECK(a.user_id == b.user_id);
+    CHECK(a.name == b.name);
+    CHECK(a.created_at == b.created_at);
+    CHECK(a.expires_at == b.expires_at);
+    CHECK(a.status == b.status);
+    CHECK(a.last_used_at == b.last_used_at);
+}
+
+void write_file(const fs::path& p, const std::string& contents, mode_t mode = 0600) {
+    {
+        std::ofstream out(p, std::ios::binary | std::ios::trunc);
+        out << contents;
+        REQUIRE(out.good());
+    }
+    REQUIRE(::chmod(p.c_str(), mode) == 0);
+}
+
+mode_t mode_of(const fs::path& p) {
+    struct stat st {};
+    REQUIRE(::lstat(p.c_str(), &st) == 0);
+    return st.st_mode & 07777;
+}
+
+std::vector<fs::path> entries(const fs::path& dir) {
+    std::vector<fs::path> out;
+    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path());
+    return out;
+}
+
+// Restores the process umask when a test that changed it ends, even by a failed REQUIRE.
+class UmaskGuard {
+public:
+    explicit UmaskGuard(mode_t m) : old_(::umask(m)) {}
+    ~UmaskGuard() { ::umask(old_); }
+
+private:
+    mode_t old_;
+};
+
+}  // namespace
+
+TEST_CASE("InMemoryTokenStore starts empty and returns what was saved") {
+    InMemoryTokenStore store;
+    error_code ec = Error::timeout;
+    CHECK_FALSE(store.load(ec).has_value());
+    CHECK_FALSE(ec);
+
+    store.save(sample_token(), ec);
+    CHECK_FALSE(ec);
+    const auto loaded = store.load(ec);
+    CHECK_FALSE(ec);
+    REQUIRE(loaded.has_value());
+    require_same(*loaded, sample_token());
+
+    store.save(sample_token("rt-second"), ec);
+    CHECK(store.load(ec)->value == secret("rt-second"));
+}
+
+TEST_CASE("FileTokenStore: a missing file is no token, not an error") {
+    TempDir dir;
+    error_code ec = Error::timeout;
+    FileTokenStore store(dir.path() / "token.json");
+    CHECK_FALSE(store.load(ec).has_value());
+    CHECK_FALSE(ec);
+
+    FileTokenStore in_missing_dir(dir.path() / "nowhere" / "token.json");
+    CHECK_FALSE(in_missing_dir.load(ec).has_value());
+    CHECK_FALSE(ec);
+}
+
+TEST_CASE("FileTokenStore round-trips every field") {
+    TempDir dir;
+    FileTokenStore store(dir.path() / "token.json");
+    error_code ec;
+
+    // A value with characters JSON must escape, to prove the escaping is undone on load.
+    RefreshToken token = sample_token("rt-\"quoted\"\\back\x01slash-0123456789");
+    store.save(token, ec);
+    REQUIRE_FALSE(ec);
+    auto loaded = store.load(ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(loaded.has_value());
+    require_same(*loaded, token);
+
+    SECTION("without last_used_at, and with another status") {
+        token.last_used_at.reset();
+        token.status = TokenStatus::expired;
+        store.save(token, ec);
+        REQUIRE_FALSE(ec);
+        loaded = store.load(ec);
+        REQUIRE_FALSE(ec);
+        REQUIRE(loaded.has_value());
+        require_same(*loaded, token);
+    }
+    SECTION("a second save replaces the first") {
+        const RefreshToken next = sample_token("rt-next");
+        store.save(next, ec);
+        REQUIRE_FALSE(ec);
+        loaded = store.load(ec);
+        REQUIRE(loaded.has_value());
+        require_same(*loaded, next);
+        // Only the target is left: no temporary file survives a successful save.
+        CHECK(entries(dir.path()) == std::vector<fs::path>{dir.path() / "token.json"});
+    }
+}
+
+TEST_CASE("FileTokenStore writes the file with mode 0600 whatever the umask") {
+    TempDir dir;
+    const fs::path path = dir.path() / "token.json";
+    FileTokenStore store(path);
+    error_code ec;
+    {
+        const UmaskGuard permissive(0);
+        store.save(sample_token(), ec);
+    }
+    REQUIRE_FALSE(ec);
+    CHECK(mode_of(path) == 0600);
+}
+
+TEST_CASE("FileTokenStore refuses a file other users can read or write") {
+    TempDir dir;
+    const fs::path path = dir.path() / "token.json";
+    FileTokenStore store(path);
+    error_code ec;
+    store.save(sample_token(), ec);
+    REQUIRE_FALSE(ec);
+
+    const mode_t mode = GENERATE(mode_t(0644), mode_t(0640), mode_t(0620), mode_t(0604), mode_t(0602));
+    CAPTURE(mode);
+    REQUIRE(::chmod(path.c_str(), mode) == 0);
+    CHECK_FALSE(store.load(ec).has_value());
+    CHECK(ec == Error::insecure_token_file);
+
+    // Owner-only modes other than 0600 are fine.
+    REQUIRE(::chmod(path.c_str(), 0400) == 0);
+    CHECK(store.load(ec).has_value());
+    CHECK_FALSE(ec);
+}
+
+TEST_CASE("FileTokenStore refuses a symbolic link, even to a good token file") {
+    TempDir dir;
+    const fs::path real = dir.path() / "real.json";
+    error_code ec;
+    FileTokenStore(real).save(sample_token(), ec);
+    REQUIRE_FALSE(ec);
+    const fs::path link = dir.path() / "token.json";
+    fs::create_symlink(real, link);
+
+    FileTokenStore store(link);
+    CHECK_FALSE(store.load(ec).has_value());
+    CHECK(ec == Error::insecure_token_file);
+
+    SECTION("save replaces the link itself, never writing through it") {
+        const RefreshToken next = sample_token("rt-next");
+        store.save(next, ec);
+        REQUIRE_FALSE(ec);
+        CHECK_FALSE(fs::is_symlink(link));
+        auto loaded = store.load(ec);
+        REQUIRE(loaded.has_value());
+        CHECK(loaded->value == secret("rt-next"));
+        // The link's old target is untouched.
+        loaded = FileTokenStore(real).load(ec);
+        REQUIRE(loaded.has_value());
+        CHECK(loaded->value == sample_token().value);
+    }
+}
+
+TEST_CASE("FileTokenStore refuses what is not a regular file") {
+    TempDir dir;
+    const fs::path path = dir.path() / "token.json";
+    SECTION("a directory") { fs::create_directory(path); }
+    SECTION("a FIFO, without blocking on it") { REQUIRE(::mkfifo(path.c_str(), 0600) == 0); }
+    error_code ec;
+    CHECK_FALSE(FileTokenStore(path).load(ec).has_value());
+    CHECK(ec == Error::insecure_token_file);
+}
+
+TEST_CASE("FileTokenStore rejects contents that are not a stored token") {
+    TempDir dir;
+    const fs::path path = dir.path() / "token.json";
+    const std::string good_rest = R"("user_id":42,"name":"etl","created_at":"2026-11-01T01:04:47.035Z",)"
+                                  R"("token_expires_at":"2026-12-31T01:04:47.035Z","token_status":"ACTIVE"})";
+    const std::string contents = GENERATE_COPY(
+        std::string(), std::string("not json"), std::string("[]"), std::string("{}"), std::string("null"),
+        std::string(R"({"refresh_token":"rt-1",)") + good_rest.substr(0, good_rest.size() / 2),  // truncated
+        "{" + good_rest,                                                                          // no token
+        std::string(R"({"refresh_token":42,)") + good_rest,                                       // wrong type
+        std::string(R"({"refresh_token":"rt-1","user_id":"forty-two",)") + good_rest.substr(13),
+        std::string(R"({"refresh_token":"rt-1","user_id":42,"name":"etl","created_at":"yesterday",)"
+                    R"("token_expires_at":"2026-12-31T01:04:47.035Z","token_status":"ACTIVE"})"),
+        std::string(R"({"refresh_token":"rt-1","user_id":42,"name":"etl","created_at":"2026-11-01T01:04:47Z",)"
+                    R"("token_status":"ACTIVE"})"),  // no expiry
+        std::string(70 * 1024, ' '));                // larger than any token file
+    CAPTURE(contents.substr(0, 80));
+    write_file(path, contents);
+    error_code ec;
+    CHECK_FALSE(FileTokenStore(path).load(ec).has_value());
+    CHECK(ec == Error::malformed_token_file);
+}
+
+TEST_CASE("FileTokenStore accepts a file it did not write, in the server's own shape") {
+    TempDir dir;
+    const fs::path path = dir.path() / "token.json";
+    write_file(path, R"({"refresh_token":"rt-1","user_id":7,"name":"etl","created_at":"2021-12-31T01:04:47.035Z",)"
+                     R"("token_expires_at":"2022-03-01T01:04:47.035Z","token_status":"ACTIVE","extra":[1,2]})");
+    error_code ec;
+    const auto loaded = FileTokenStore(path).load(ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(loaded.has_value());
+    CHECK(loaded->value == secret("rt-1"));
+    CHECK(loaded->user_id == 7);
+    CHECK(loaded->status == TokenStatus::active);
+    CHECK(loaded->created_at == at(2021y / 12 / 31, hours(1) + minutes(4) + seconds(47) + milliseconds(35)));
+    CHECK_FALSE(loaded->last_used_at.has_value());
+}
+
+TEST_CASE("FileTokenStore: a crash before the rename leaves the old token") {
+    TempDir dir;
+    const fs::path path = dir.path() / "token.json";
+    FileTokenStore store(path);
+    error_code ec;
+    const RefreshToken old_token = sample_token("rt-old");
+    store.save(old_token, ec);
+    REQUIRE_FALSE(ec);
+
+    // The first half of a save of a new token, then the "crash": no rename.
+    std::string contents = detail::format_token_file(sample_token("rt-new"));
+    const fs::path temp = detail::write_temp_file(path, contents, ec);
+    REQUIRE_FALSE(ec);
+    CHECK(temp != path);
+    CHECK(temp.parent_path() == path.parent_path());
+    CHECK(fs::is_regular_file(temp));
+    CHECK(mode_of(temp) == 0600);
+
+    auto loaded = store.load(ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(loaded.has_value());
+    require_same(*loaded, old_token);
+
+    // The leftover temporary file breaks neither a later save nor a later load.
+    const RefreshToken newer = sample_token("rt-newer");
+    store.save(newer, ec);
+    REQUIRE_FALSE(ec);
+    loaded = store.load(ec);
+    REQUIRE(loaded.has_value());
+    require_same(*loaded, newer);
+    CHECK(fs::exists(temp));
+
+    SECTION("completing the interrupted save installs its token") {
+        detail::commit_temp_file(temp, path, ec);
+        REQUIRE_FALSE(ec);
+        CHECK_FALSE(fs::exists(temp));
+        loaded = store.load(ec);
+        REQUIRE(loaded.has_value());
+        CHECK(loaded->value == secret("rt-new"));
+    }
+    SECTION("each save gets a temporary file of its own") {
+        const fs::path other = detail::write_temp_file(path, contents, ec);
+        REQUIRE_FALSE(ec);
+        CHECK(other != temp);
+        CHECK(other != path);
+    }
+    Secret::wipe(contents);
+}
+
+TEST_CASE("FileTokenStore reports OS errors with their system codes") {
+    TempDir dir;
+    error_code ec;
+    FileTokenStore(dir.path() / "nowhere" / "token.json").save(sample_token(), ec);
+    CHECK(ec == boost::system::errc::no_such_file_or_directory);
+    CHECK(entries(dir.path()).empty());
+}
+
+TEST_CASE("The token file's contents and errors never leak the token elsewhere") {
+    const RefreshToken token = sample_token("rt-SECRET-VALUE-0123456789");
+    std::string contents = detail::format_token_file(token);
+    // The value is in the file (that is the point) exactly once, and nowhere in an error.
+    CHECK(contents.find("rt-SECRET-VALUE-0123456789") != std::string::npos);
+    CHECK(contents.find("rt-SECRET-VALUE-0123456789") == contents.rfind("rt-SECRET-VALUE-0123456789"));
+    Diagnostics diag;
+    error_code ec;
+    const std::string broken = contents.substr(0, contents.size() - 3);
+    CHECK_FALSE(detail::parse_token_file(broken, diag, ec).has_value());
+    CHECK(ec == Error::malformed_token_file);
+    CHECK(diag.to_string().find("SECRET") == std::string::npos);
+    CHECK(ec.message().find("SECRET") == std::string::npos);
+    Secret::wipe(contents);
+}
