@@ -21,6 +21,7 @@ class Secret {
 public:
     Secret() = default;
     explicit Secret(std::string_view value) : value_(value) {}
+    explicit Secret(const char* value) : value_(value) {}
     // Takes the caller's string and wipes it, so the only copy left is ours.
     explicit Secret(std::string&& value) : value_(value) { wipe(value); }
 

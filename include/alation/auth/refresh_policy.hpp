@@ -1,0 +1,34 @@
+// Copyright (c) 2026 alation-auth developers. Distributed under the Boost Software License 1.0.
+#ifndef ALATION_AUTH_REFRESH_POLICY_HPP
+#define ALATION_AUTH_REFRESH_POLICY_HPP
+
+#include <chrono>
+
+namespace alation::auth {
+
+/// When a TokenProvider refreshes, how long it keeps serving a token, and how it backs off.
+struct RefreshPolicy {
+    /// The refresh margin is the larger of this and refresh_margin_fraction of the token's
+    /// lifetime (capped at half the lifetime). Once a token's remaining life is below the
+    /// margin, a new one is minted in the background while callers keep getting the current one.
+    std::chrono::milliseconds minimum_refresh_margin{std::chrono::minutes(5)};
+    double refresh_margin_fraction = 0.1;
+    /// Once a token's remaining life is below this (capped at a quarter of the lifetime),
+    /// callers wait for the new token instead of getting the old one.
+    std::chrono::milliseconds minimum_validity{std::chrono::seconds(30)};
+    /// The background refresh starts earlier by a random part of this fraction of the margin,
+    /// so that a fleet of replicas does not refresh in the same second.
+    double jitter_fraction = 0.1;
+    /// After a failed refresh: exponential backoff with full jitter between these bounds, or the
+    /// server's Retry-After when that is longer (capped at max_backoff).
+    std::chrono::milliseconds initial_backoff{std::chrono::seconds(1)};
+    std::chrono::milliseconds max_backoff{std::chrono::minutes(2)};
+    /// Regenerate the refresh token (regenRefreshToken) within regenerate_window of its expiry,
+    /// and hand the new one to ProviderOptions::token_store.
+    bool regenerate_refresh_token = false;
+    std::chrono::milliseconds regenerate_window{std::chrono::hours(24 * 7)};
+};
+
+}  // namespace alation::auth
+
+#endif

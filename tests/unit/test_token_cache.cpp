@@ -1,0 +1,268 @@
+// The TokenProvider's decisions, driven by a manual clock: no sockets, no sleeps.
+#include <alation/auth/detail/token_cache.hpp>
+
+#include "catch.hpp"
+
+#include <chrono>
+#include <string>
+
+using namespace alation::auth;
+using namespace alation::auth::detail;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A token as the server grants it. Its server timestamps are deliberately far from the local
+// clock: the cache must only use the lifetime they span.
+AccessToken granted(std::chrono::milliseconds lifetime, std::string value = "access-token-1") {
+    AccessToken t;
+    t.value = Secret(value);
+    t.user_id = 1;
+    t.status = TokenStatus::active;
+    t.created_at = Timestamp{std::chrono::hours(400000)};  // the server's clock, ~2015
+    t.expires_at = t.created_at + lifetime;
+    return t;
+}
+
+const TimePoint t0 = TimePoint{} + 1000h;  // the local steady clock
+
+Diagnostics with_retry_after(std::chrono::seconds s) {
+    Diagnostics d;
+    d.set_http_status(429);
+    d.set_retry_after(s);
+    return d;
+}
+
+}  // namespace
+
+TEST_CASE("Thresholds of a day-long token: margin is 10% of the lifetime, validity 30 s") {
+    const RefreshPolicy policy;
+    const auto c = make_cached_token(granted(24h), t0, policy, 0.0);
+    CHECK(c.expires_at == t0 + 24h);
+    CHECK(c.refresh_at == t0 + 24h - std::chrono::duration_cast<TimePoint::duration>(24h * 0.1));
+    CHECK(c.usable_until == t0 + 24h - 30s);
+}
+
+TEST_CASE("Thresholds of a half-hour token: the 5-minute minimum margin applies") {
+    const auto c = make_cached_token(granted(30min), t0, RefreshPolicy{}, 0.0);
+    CHECK(c.refresh_at == t0 + 25min);
+    CHECK(c.usable_until == t0 + 30min - 30s);
+}
+
+TEST_CASE("Jitter moves the refresh earlier by at most jitter_fraction of the margin") {
+    const RefreshPolicy policy;  // 10% of a 5 min margin: up to 30 s
+    CHECK(make_cached_token(granted(30min), t0, policy, 0.5).refresh_at == t0 + 25min - 15s);
+    const auto latest_jitter = make_cached_token(granted(30min), t0, policy, 0.999999).refresh_at;
+    CHECK(latest_jitter > t0 + 25min - 30s);
+    CHECK(latest_jitter <= t0 + 25min - 29s);
+}
+
+TEST_CASE("A very short token still gets half its life before a refresh: no refresh loop") {
+    const auto c = make_cached_token(granted(2s), t0, RefreshPolicy{}, 0.0);
+    CHECK(c.refresh_at == t0 + 1s);           // margin capped at half the lifetime
+    CHECK(c.usable_until == t0 + 1500ms);     // validity capped at a quarter
+    CHECK(c.expires_at == t0 + 2s);
+}
+
+TEST_CASE("Expiry counts from when the request was sent, whatever the server's clock says") {
+    // The server's timestamps are years away from the local clock; only their span matters.
+    auto token = granted(10min);
+    token.created_at += std::chrono::hours(24 * 365 * 3);
+    token.expires_at += std::chrono::hours(24 * 365 * 3);
+    const auto c = make_cached_token(std::move(token), t0, RefreshPolicy{}, 0.0);
+    CHECK(c.expires_at == t0 + 10min);
+}
+
+TEST_CASE("A new cache mints at once, one request at a time") {
+    TokenCache cache(RefreshPolicy{});
+    CHECK_FALSE(cache.usable(t0));
+    CHECK_FALSE(cache.must_fail(t0));  // callers wait for the first token
+    CHECK(cache.next_wakeup() == TimePoint{});
+    CHECK(cache.poll(t0) == Work::mint);
+    CHECK(cache.in_flight() == Work::mint);
+    CHECK(cache.poll(t0) == Work::none);  // single flight
+    CHECK_FALSE(cache.next_wakeup());
+    CHECK_FALSE(cache.must_fail(t0));
+}
+
+TEST_CASE("Fresh: served without work; past the margin: served while refreshing in the background") {
+    TokenCache cache(RefreshPolicy{});
+    REQUIRE(cache.poll(t0) == Work::mint);
+    cache.mint_succeeded(granted(1h), t0, 0.0);  // margin: 10% of an hour, 6 min
+    CHECK(cache.usable(t0));
+    CHECK(cache.poll(t0 + 53min) == Work::none);
+    CHECK(cache.next_wakeup() == t0 + 54min);
+
+    CHECK(cache.poll(t0 + 54min) == Work::mint);
+    CHECK(cache.usable(t0 + 54min));               // callers keep the current token
+    CHECK(cache.usable(t0 + 1h - 31s));
+    CHECK_FALSE(cache.usable(t0 + 1h - 30s));      // below the minimum validity callers wait
+    CHECK_FALSE(cache.must_fail(t0 + 1h - 30s));   // ... for the mint in flight
+
+    cache.mint_succeeded(granted(1h, "access-token-2"), t0 + 54min, 0.0);
+    CHECK(cache.current()->token.value.reveal() == "access-token-2");
+    CHECK(cache.usable(t0 + 1h));
+    CHECK(cache.next_wakeup() == t0 + 54min + 54min);
+}
+
+TEST_CASE("A failed background refresh keeps serving and backs off exponentially") {
+    RefreshPolicy policy;
+    policy.initial_backoff = 1s;
+    policy.max_backoff = 8s;
+    TokenCache cache(policy);
+    cache.poll(t0);
+    cache.mint_succeeded(granted(1h), t0, 0.0);
+
+    auto now = t0 + 55min;
+    const error_code unavailable = Error::server_error;
+    const double nearly_one = 0.999999;
+    std::chrono::milliseconds expected_caps[] = {1s, 2s, 4s, 8s, 8s};
+    for (auto cap : expected_caps) {
+        REQUIRE(cache.poll(now) == Work::mint);
+        const auto wait = cache.mint_failed(unavailable, Diagnostics{}, now, nearly_one);
+        CHECK(wait <= cap);
+        CHECK(wait >= cap - 1ms);
+        CHECK(cache.usable(now));  // still serving the current token
+        CHECK(cache.poll(now + wait - 1ms) == Work::none);
+        CHECK(cache.next_wakeup() == now + wait);
+        now += wait;
+    }
+    // A success forgets the failures.
+    REQUIRE(cache.poll(now) == Work::mint);
+    cache.mint_succeeded(granted(1h, "access-token-2"), now, 0.0);
+    CHECK_FALSE(cache.last_error());
+    REQUIRE(cache.poll(now + 55min) == Work::mint);
+    CHECK(cache.mint_failed(unavailable, Diagnostics{}, now + 55min, nearly_one) <= 1s);
+}
+
+TEST_CASE("Full jitter: a zero draw retries at once") {
+    TokenCache cache(RefreshPolicy{});
+    cache.poll(t0);
+    CHECK(cache.mint_failed(Error::server_error, Diagnostics{}, t0, 0.0) == 0ms);
+    CHECK(cache.poll(t0) == Work::mint);
+}
+
+TEST_CASE("Retry-After is honoured, within the longest backoff") {
+    RefreshPolicy policy;
+    policy.max_backoff = 60s;
+    TokenCache cache(policy);
+    cache.poll(t0);
+    CHECK(cache.mint_failed(Error::rate_limited, with_retry_after(10s), t0, 0.0) == 10s);
+    CHECK(cache.poll(t0 + 9s) == Work::none);
+    CHECK(cache.poll(t0 + 10s) == Work::mint);
+    CHECK(cache.mint_failed(Error::rate_limited, with_retry_after(3600s), t0 + 10s, 0.0) == 60s);
+}
+
+TEST_CASE("With no usable token left, a failure fails the callers instead of hanging them") {
+    TokenCache cache(RefreshPolicy{});
+    cache.poll(t0);
+    Diagnostics diag;
+    diag.set_http_status(503);
+    diag.set_server_detail("maintenance");
+    const auto wait = cache.mint_failed(Error::server_error, diag, t0, 0.5);
+    REQUIRE(wait > 0ms);
+    CHECK_FALSE(cache.usable(t0));
+    CHECK(cache.must_fail(t0));  // fail fast during the backoff ...
+    CHECK(cache.last_error() == Error::server_error);
+    CHECK(cache.last_diagnostics().server_detail() == "maintenance");
+    CHECK_FALSE(cache.must_fail(t0 + wait));  // ... then wait for the retry
+    CHECK(cache.poll(t0 + wait) == Work::mint);
+}
+
+TEST_CASE("A rejected refresh token is final: no retry loop, current token still served") {
+    for (const error_code rejection : {make_error_code(Error::invalid_refresh_token),
+                                       make_error_code(Error::refresh_token_expired_or_revoked)}) {
+        TokenCache cache(RefreshPolicy{});
+        cache.poll(t0);
+        cache.mint_succeeded(granted(1h), t0, 0.0);
+        REQUIRE(cache.poll(t0 + 55min) == Work::mint);
+        cache.mint_failed(rejection, Diagnostics{}, t0 + 55min, 0.0);
+        CHECK(cache.refresh_token_rejected());
+        CHECK(cache.usable(t0 + 56min));
+        CHECK(cache.poll(t0 + 58min) == Work::none);
+        CHECK_FALSE(cache.next_wakeup());
+        CHECK(cache.must_fail(t0 + 1h));
+        CHECK(cache.last_error() == rejection);
+
+        // A new refresh token brings it back.
+        cache.replace_refresh_token(std::nullopt);
+        CHECK(cache.poll(t0 + 1h) == Work::mint);
+    }
+}
+
+TEST_CASE("invalidate drops only the token that was rejected") {
+    TokenCache cache(RefreshPolicy{});
+    cache.poll(t0);
+    cache.mint_succeeded(granted(1h, "token-A"), t0, 0.0);
+
+    CHECK_FALSE(cache.invalidate(Secret("token-older")));  // a stale report changes nothing
+    CHECK(cache.usable(t0 + 1min));
+
+    CHECK(cache.invalidate(Secret("token-A")));
+    CHECK_FALSE(cache.usable(t0 + 1min));
+    CHECK(cache.poll(t0 + 1min) == Work::mint);
+    CHECK_FALSE(cache.invalidate(Secret("token-A")));  // the rest of the burst: no more mints
+    CHECK(cache.poll(t0 + 1min) == Work::none);
+
+    cache.mint_succeeded(granted(1h, "token-B"), t0 + 1min, 0.0);
+    CHECK_FALSE(cache.invalidate(Secret("token-A")));  // late 401s for A leave B alone
+    CHECK(cache.current()->token.value.reveal() == "token-B");
+}
+
+TEST_CASE("The refresh token is regenerated within the window before its expiry") {
+    RefreshPolicy policy;
+    policy.regenerate_refresh_token = true;
+    policy.regenerate_window = 24h * 7;
+    const auto rt_expiry = t0 + 24h * 60;
+    TokenCache cache(policy, rt_expiry);
+    cache.poll(t0);
+    cache.mint_succeeded(granted(24h), t0, 0.0);
+
+    CHECK(cache.poll(t0 + 1h) == Work::none);
+    // Mints go on as usual until the window opens.
+    const auto window_opens = rt_expiry - 24h * 7;
+    for (auto now = *cache.next_wakeup(); now < window_opens; now = *cache.next_wakeup()) {
+        const auto work = cache.poll(now);
+        if (work == Work::mint) cache.mint_succeeded(granted(24h), now, 0.0);
+        CHECK(work != Work::regenerate);
+    }
+    CHECK(cache.poll(window_opens) == Work::regenerate);
+    CHECK(cache.poll(window_opens) == Work::none);  // one operation at a time
+
+    SECTION("success pushes the next regeneration to the new token's window") {
+        cache.regeneration_succeeded(window_opens + 24h * 60);
+        CHECK(cache.refresh_token_expiry() == window_opens + 24h * 60);
+        CHECK(cache.poll(window_opens + 1h) != Work::regenerate);
+    }
+    SECTION("a transient failure retries after a backoff, the old token still minting") {
+        const auto wait = cache.regeneration_failed(Error::server_error, Diagnostics{}, window_opens, 0.999);
+        CHECK_FALSE(cache.refresh_token_rejected());
+        CHECK(cache.poll(window_opens + wait - 1ms) != Work::regenerate);
+    }
+    SECTION("a rejection is final") {
+        cache.regeneration_failed(Error::refresh_token_expired_or_revoked, Diagnostics{}, window_opens, 0.0);
+        CHECK(cache.refresh_token_rejected());
+        CHECK_FALSE(cache.next_wakeup());
+    }
+}
+
+TEST_CASE("Months of service: a token is always usable and refreshes are spaced out") {
+    // Every second for 30 days of 1-hour tokens, minting instantly whenever the cache asks.
+    RefreshPolicy policy;
+    TokenCache cache(policy);
+    auto now = t0;
+    REQUIRE(cache.poll(now) == Work::mint);
+    cache.mint_succeeded(granted(1h), now, 0.7);
+    int mints = 1;
+    for (int second = 1; second <= 30 * 24 * 3600; ++second) {
+        now = t0 + std::chrono::seconds(second);
+        if (cache.poll(now) == Work::mint) {
+            ++mints;
+            cache.mint_succeeded(granted(1h), now, (mints % 10) / 10.0);
+        }
+        REQUIRE(cache.usable(now));
+    }
+    // One mint per 54 minutes (the 6-minute margin), less up to 10% of the margin of jitter.
+    CHECK(mints >= 30 * 24 * 60 / 54);
+    CHECK(mints <= static_cast<int>(30 * 24 * 60 / 53.4) + 1);
+}
