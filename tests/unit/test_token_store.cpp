@@ -272,6 +272,19 @@ TEST_CASE("FileTokenStore accepts a file it did not write, in the server's own s
     CHECK_FALSE(loaded->last_used_at.has_value());
 }
 
+TEST_CASE("FileTokenStore loads a revoked token as it is: deciding what to do with it is the caller's job") {
+    TempDir dir;
+    const fs::path path = dir.path() / "token.json";
+    write_file(path, R"({"refresh_token":"rt-1","user_id":7,"name":"etl","created_at":"2021-12-31T01:04:47Z",)"
+                     R"("token_expires_at":"2022-03-01T01:04:47Z","token_status":"REVOKED","last_used_at":null})");
+    error_code ec;
+    const auto loaded = FileTokenStore(path).load(ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(loaded.has_value());
+    CHECK(loaded->status == TokenStatus::revoked);
+    CHECK_FALSE(loaded->last_used_at.has_value());
+}
+
 TEST_CASE("FileTokenStore: a crash before the rename leaves the old token") {
     TempDir dir;
     const fs::path path = dir.path() / "token.json";
@@ -342,5 +355,15 @@ TEST_CASE("The token file's contents and errors never leak the token elsewhere")
     CHECK(ec == Error::malformed_token_file);
     CHECK(diag.to_string().find("SECRET") == std::string::npos);
     CHECK(ec.message().find("SECRET") == std::string::npos);
+
+    // The diagnostics name the field at fault, without its value.
+    diag.clear();
+    std::string without_token = contents;
+    without_token.replace(without_token.find("refresh_token"), 13, "refresh_tokex");
+    CHECK_FALSE(detail::parse_token_file(without_token, diag, ec).has_value());
+    CHECK(ec == Error::malformed_token_file);
+    CHECK(diag.field() == "refresh_token");
+    CHECK(diag.to_string().find("SECRET") == std::string::npos);
+    Secret::wipe(without_token);
     Secret::wipe(contents);
 }

@@ -41,34 +41,13 @@ private:
     int fd_;
 };
 
-// Appends `s` as a JSON string literal. The caller reserves enough room beforehand, so the
-// buffer holding a secret is never reallocated and left behind unwiped.
-inline void append_json_string(std::string& out, std::string_view s) {
-    static constexpr char hex[] = "0123456789abcdef";
-    out += '"';
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (u < 0x20) {
-            out += "\\u00";
-            out += hex[u >> 4];
-            out += hex[u & 0xf];
-        } else {
-            out += c;
-        }
-    }
-    out += '"';
-}
-
 }  // namespace token_file
 
 ALATION_AUTH_DECL std::string format_token_file(const RefreshToken& token) {
-    using token_file::append_json_string;
     std::string out;
-    // Escaping grows a byte to at most 6 ("\u00XX"); the rest is fields and timestamps.
-    out.reserve(512 + 6 * (token.value.size() + token.name.size()));
+    // Room for everything up front: the buffer holding the token is never reallocated and left
+    // behind unwiped. 256 covers the keys, the user id, three timestamps and the status.
+    out.reserve(256 + json_string_size(token.value.reveal()) + json_string_size(token.name));
     out += "{\"refresh_token\":";
     append_json_string(out, token.value.reveal());
     out += ",\"user_id\":";
@@ -92,7 +71,12 @@ ALATION_AUTH_DECL std::string format_token_file(const RefreshToken& token) {
 ALATION_AUTH_DECL std::optional<RefreshToken> parse_token_file(std::string_view contents, Diagnostics& diag,
                                                                error_code& ec) {
     RefreshToken token;
-    ec = parse_result(Endpoint::validate_refresh_token, contents, token, diag);
+    ec = parse_result(Endpoint::create_refresh_token, contents, token, diag);
+    // An expired or revoked token is still the stored one: the provider decides what to do with it.
+    if (ec == Error::refresh_token_expired_or_revoked) {
+        diag.clear();
+        ec.clear();
+    }
     if (ec) {
         ec = Error::malformed_token_file;
         return std::nullopt;
