@@ -1,0 +1,444 @@
+// Copyright (c) 2026 alation-auth developers. Distributed under the Boost Software License 1.0.
+//
+// alation-token: the Alation token endpoints from the shell, one subcommand per endpoint.
+// Secrets come from the environment or a terminal prompt, never from the command line, where
+// every user of the machine can read them (ps, /proc/PID/cmdline, shell history).
+
+#include <alation/auth/client.hpp>
+#include <alation/auth/detail/timestamp.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <fcntl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace alation::auth;
+
+namespace {
+
+constexpr std::string_view program = "alation-token";
+constexpr int exit_failure = 1;
+constexpr int exit_usage = 2;
+
+// A mistake on the command line: exit status 2.
+struct UsageError {
+    std::string message;
+};
+
+enum class Input { credentials, refresh_token, access_token };
+
+struct Command {
+    std::string_view name;
+    std::string_view endpoint;
+    Input input;
+    std::string_view summary;
+};
+
+constexpr Command commands[] = {
+    {"create-refresh-token", "createRefreshToken", Input::credentials,
+     "Create a refresh token from a username and password (--name is required)."},
+    {"validate-refresh-token", "validateRefreshToken", Input::refresh_token,
+     "Show a refresh token's record; fails if it is invalid, expired or revoked."},
+    {"regenerate-refresh-token", "regenRefreshToken", Input::refresh_token,
+     "Replace a refresh token with a new one; the old one stops working."},
+    {"create-access-token", "createAPIAccessToken", Input::refresh_token,
+     "Mint an API access token from a refresh token."},
+    {"validate-access-token", "validateAPIAccessToken", Input::access_token,
+     "Show an API access token's record; fails if it is invalid, expired or revoked."},
+    {"revoke-access-tokens", "revokeAPIAccessTokens", Input::refresh_token,
+     "Revoke every active access token minted from a refresh token."},
+};
+
+// Options that would carry a secret, and where the secret goes instead.
+constexpr std::pair<std::string_view, std::string_view> secret_options[] = {
+    {"--password", "ALATION_PASSWORD"},         {"--refresh-token", "ALATION_REFRESH_TOKEN"},
+    {"--access-token", "ALATION_ACCESS_TOKEN"}, {"--api-access-token", "ALATION_ACCESS_TOKEN"},
+    {"--token", "ALATION_REFRESH_TOKEN or ALATION_ACCESS_TOKEN"},
+};
+
+struct Options {
+    const Command* command = nullptr;
+    bool help = false;
+    std::string url;
+    std::optional<std::int64_t> user_id;
+    std::string name;
+    std::string ca_file;
+    bool allow_insecure_http = false;
+    bool reveal = false;
+    std::optional<std::chrono::milliseconds> timeout;
+};
+
+void print_overall_help(std::ostream& os) {
+    os << "Usage: " << program << " COMMAND [OPTIONS]\n"
+       << "       " << program << " COMMAND --help\n\n"
+       << "Calls one Alation token endpoint and prints the result as one JSON object on stdout.\n\n"
+       << "Commands:\n";
+    for (const Command& c : commands) {
+        os << "  " << c.name << std::string(26 - c.name.size(), ' ') << c.summary << '\n';
+    }
+    os << "\nSecrets are read from ALATION_USERNAME, ALATION_PASSWORD, ALATION_REFRESH_TOKEN and\n"
+       << "ALATION_ACCESS_TOKEN, or asked for on the terminal with echo off; never from arguments.\n"
+       << "Exit status: 0 on success, 1 when the call fails, 2 for a usage error.\n";
+}
+
+void print_command_help(std::ostream& os, const Command& c) {
+    os << "Usage: " << program << ' ' << c.name << " --url URL"
+       << (c.input == Input::credentials ? " --name NAME" : " --user-id ID") << " [OPTIONS]\n\n"
+       << c.summary << " (POST /integration/v1/" << c.endpoint << "/)\n\n"
+       << "Options:\n"
+       << "  --url URL             the catalog's base URL (default: $ALATION_URL)\n";
+    if (c.input == Input::credentials) {
+        os << "  --name NAME           the new refresh token's name, shown in Alation's UI\n";
+    } else {
+        os << "  --user-id ID          the token owner's user id (default: $ALATION_USER_ID)\n";
+    }
+    os << "  --ca-file FILE        extra trusted CA certificates (PEM), e.g. a corporate proxy's\n"
+       << "  --allow-insecure-http allow plain http to a host that is not loopback\n"
+       << "  --timeout SECONDS     give up after this long (default: the client's own timeouts)\n";
+    if (c.name != "revoke-access-tokens") {
+        os << "  --reveal              print the token's value (default: \"<redacted>\")\n";
+    }
+    os << "  --help                this help\n\nSecrets:\n";
+    switch (c.input) {
+    case Input::credentials:
+        os << "  ALATION_USERNAME, ALATION_PASSWORD: else asked for on the terminal\n";
+        break;
+    case Input::refresh_token: os << "  ALATION_REFRESH_TOKEN: else asked for on the terminal\n"; break;
+    case Input::access_token: os << "  ALATION_ACCESS_TOKEN: else asked for on the terminal\n"; break;
+    }
+}
+
+std::int64_t parse_user_id(std::string_view text) {
+    std::int64_t id = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (ec != std::errc{} || end != text.data() + text.size() || id < 0) {
+        throw UsageError{"the user id must be a non-negative integer, not '" + std::string(text) + "'"};
+    }
+    return id;
+}
+
+std::chrono::milliseconds parse_timeout(std::string_view text) {
+    double seconds = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    if (ec != std::errc{} || end != text.data() + text.size() || !(seconds > 0) || seconds > 86'400) {
+        throw UsageError{"--timeout takes a number of seconds between 0 and 86400, not '" + std::string(text) + "'"};
+    }
+    return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000 + 0.5));
+}
+
+// Refuses a secret on the command line before anything else is looked at, naming only the option:
+// the value itself is not repeated on stderr.
+void refuse_secret_arguments(std::span<char*> args) {
+    for (const std::string_view arg : args) {
+        const std::string_view option = arg.substr(0, arg.find('='));
+        for (const auto& [name, variable] : secret_options) {
+            if (option == name) {
+                throw UsageError{std::string(name) + ": secrets are not accepted as arguments, which other users "
+                                 "can read (ps, /proc, shell history); set " + std::string(variable) +
+                                 " or leave it unset to be asked on the terminal"};
+            }
+        }
+    }
+}
+
+Options parse_arguments(std::span<char*> args) {
+    refuse_secret_arguments(args);
+    Options o;
+    if (args.empty()) throw UsageError{"missing command"};
+    const std::string_view first = args[0];
+    if (first == "--help" || first == "-h" || first == "help") {
+        o.help = true;
+        return o;
+    }
+    for (const Command& c : commands) {
+        if (c.name == first) o.command = &c;
+    }
+    if (o.command == nullptr) throw UsageError{"unknown command '" + std::string(first) + "'"};
+
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        std::string_view arg = args[i];
+        if (!arg.starts_with("--")) {
+            // Not repeated: a stray positional argument may well be a pasted secret.
+            throw UsageError{"unexpected argument at position " + std::to_string(i + 1) +
+                             " (options start with --; secrets go in environment variables)"};
+        }
+        std::optional<std::string_view> inline_value;
+        if (const auto eq = arg.find('='); eq != std::string_view::npos) {
+            inline_value = arg.substr(eq + 1);
+            arg = arg.substr(0, eq);
+        }
+        auto flag = [&](bool& target) {
+            if (inline_value) throw UsageError{std::string(arg) + " takes no value"};
+            target = true;
+        };
+        auto value = [&]() -> std::string_view {
+            if (inline_value) return *inline_value;
+            if (i + 1 >= args.size()) throw UsageError{std::string(arg) + " needs a value"};
+            return args[++i];
+        };
+        if (arg == "--help") {
+            flag(o.help);
+        } else if (arg == "--url") {
+            o.url = value();
+        } else if (arg == "--user-id") {
+            o.user_id = parse_user_id(value());
+        } else if (arg == "--name") {
+            o.name = value();
+        } else if (arg == "--ca-file") {
+            o.ca_file = value();
+        } else if (arg == "--allow-insecure-http") {
+            flag(o.allow_insecure_http);
+        } else if (arg == "--reveal") {
+            flag(o.reveal);
+        } else if (arg == "--timeout") {
+            o.timeout = parse_timeout(value());
+        } else {
+            throw UsageError{"unknown option " + std::string(arg)};
+        }
+    }
+    if (o.help) return o;
+
+    if (o.url.empty()) {
+        if (const char* env = std::getenv("ALATION_URL")) o.url = env;
+    }
+    if (o.url.empty()) throw UsageError{"no catalog URL: pass --url or set ALATION_URL"};
+    if (o.command->input == Input::credentials) {
+        if (o.name.empty()) throw UsageError{"create-refresh-token needs --name, the new refresh token's name"};
+    } else {
+        if (!o.user_id) {
+            if (const char* env = std::getenv("ALATION_USER_ID")) o.user_id = parse_user_id(env);
+        }
+        if (!o.user_id) throw UsageError{"no user id: pass --user-id or set ALATION_USER_ID"};
+    }
+    return o;
+}
+
+// Turns the terminal's echo off when `enabled`, and back on however the prompt ends.
+class EchoOff {
+public:
+    EchoOff(int fd, bool enabled) : fd_(fd) {
+        if (!enabled || ::tcgetattr(fd_, &saved_) != 0) return;
+        termios quiet = saved_;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        active_ = ::tcsetattr(fd_, TCSAFLUSH, &quiet) == 0;
+    }
+    EchoOff(const EchoOff&) = delete;
+    EchoOff& operator=(const EchoOff&) = delete;
+    ~EchoOff() {
+        if (active_) ::tcsetattr(fd_, TCSAFLUSH, &saved_);
+    }
+
+private:
+    int fd_;
+    termios saved_{};
+    bool active_ = false;
+};
+
+// The value of `variable`, else a line typed on the controlling terminal (echo off for secrets).
+Secret read_input(const char* variable, std::string_view prompt, bool secret) {
+    if (const char* env = std::getenv(variable); env != nullptr && *env != '\0') return Secret(std::string_view(env));
+
+    const int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+    if (tty < 0) {
+        throw UsageError{std::string(variable) + " is not set and there is no terminal to ask for it on"};
+    }
+    std::string line;
+    line.reserve(4096);  // never reallocated, so no unwiped copy of the secret is freed
+    {
+        const EchoOff echo_off(tty, secret);
+        (void)!::write(tty, prompt.data(), prompt.size());
+        char c = 0;
+        while (line.size() < line.capacity() && ::read(tty, &c, 1) == 1 && c != '\n') line += c;
+    }
+    if (secret) (void)!::write(tty, "\n", 1);
+    ::close(tty);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) {
+        Secret::wipe(line);
+        throw UsageError{std::string("nothing entered for ") + variable};
+    }
+    return Secret(std::move(line));
+}
+
+json::string timestamp(Timestamp t) { return json::string(detail::format_timestamp(t)); }
+
+json::value token_value(const Secret& value, bool reveal) {
+    return reveal ? json::string(value.reveal()) : json::string("<redacted>");
+}
+
+json::object to_json(const RefreshToken& t, bool reveal, bool with_last_used) {
+    json::object o;
+    o["refresh_token"] = token_value(t.value, reveal);
+    o["user_id"] = t.user_id;
+    o["name"] = t.name;
+    o["created_at"] = timestamp(t.created_at);
+    o["token_expires_at"] = timestamp(t.expires_at);
+    o["token_status"] = to_string(t.status);
+    if (with_last_used) o["last_used_at"] = t.last_used_at ? json::value(timestamp(*t.last_used_at)) : nullptr;
+    return o;
+}
+
+json::object to_json(const AccessToken& t, bool reveal, bool) {
+    json::object o;
+    o["api_access_token"] = token_value(t.value, reveal);
+    o["user_id"] = t.user_id;
+    o["created_at"] = timestamp(t.created_at);
+    o["token_expires_at"] = timestamp(t.expires_at);
+    o["token_status"] = to_string(t.status);
+    return o;
+}
+
+json::object to_json(const RevokeResult& r, bool, bool) { return json::object{{"detail", r.detail}}; }
+
+void print_failure(const Command& c, error_code ec, const Diagnostics& diag) {
+    std::cerr << program << ": " << c.name << " failed: " << ec.message() << '\n';
+    if (diag.http_status() != 0) std::cerr << "  HTTP status: " << diag.http_status() << '\n';
+    if (!diag.server_detail().empty()) std::cerr << "  server detail: " << diag.server_detail() << '\n';
+    if (!diag.server_code().empty()) std::cerr << "  server code: " << diag.server_code() << '\n';
+    if (!diag.field().empty()) std::cerr << "  field: " << diag.field() << '\n';
+    if (!diag.message().empty()) std::cerr << "  " << diag.message() << '\n';
+    if (diag.retry_after()) std::cerr << "  retry after: " << diag.retry_after()->count() << " s\n";
+}
+
+// Runs one call to completion. `start(diag, handler)` begins it; --timeout cancels it.
+template <class Result, class Start>
+int run(asio::io_context& ioc, const Options& o, Start start) {
+    Diagnostics diag;
+    asio::cancellation_signal cancel;
+    asio::steady_timer deadline(ioc);
+    bool timed_out = false;
+    error_code result_ec;
+    std::optional<Result> result;
+
+    start(diag, asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, Result r) {
+              deadline.cancel();
+              result_ec = ec;
+              if (!ec) result.emplace(std::move(r));
+          }));
+    if (o.timeout) {
+        deadline.expires_after(*o.timeout);
+        deadline.async_wait([&](error_code ec) {
+            if (ec) return;
+            timed_out = true;
+            cancel.emit(asio::cancellation_type::terminal);
+        });
+    }
+    ioc.run();
+
+    if (timed_out && result_ec == asio::error::operation_aborted) result_ec = Error::timeout;
+    if (result_ec) {
+        print_failure(*o.command, result_ec, diag);
+        return exit_failure;
+    }
+    std::string out = json::serialize(to_json(*result, o.reveal, o.command->name == "validate-refresh-token"));
+    std::cout << out << '\n' << std::flush;
+    Secret::wipe(out);
+    return std::cout ? EXIT_SUCCESS : exit_failure;
+}
+
+int execute(const Options& o) {
+    ClientOptions client_options;
+    client_options.ca_file = o.ca_file;
+    client_options.allow_insecure_http = o.allow_insecure_http;
+    if (o.timeout) {
+        // No single attempt, nor the retries together, may outlast the deadline.
+        client_options.connect_timeout = std::min(client_options.connect_timeout, *o.timeout);
+        client_options.request_timeout = std::min(client_options.request_timeout, *o.timeout);
+        client_options.retry.total_budget = std::min(client_options.retry.total_budget, *o.timeout);
+    }
+
+    asio::io_context ioc;
+    std::optional<Client> client;
+    try {
+        client.emplace(ioc.get_executor(), o.url, std::move(client_options));
+    } catch (const ErrorWithDiagnostics& e) {
+        // A URL the client refuses is the caller's mistake: a usage error.
+        std::cerr << program << ": --url: " << e.code().message() << '\n';
+        return exit_usage;
+    }
+
+    const std::string_view name = o.command->name;
+    const std::int64_t user_id = o.user_id.value_or(0);
+    switch (o.command->input) {
+    case Input::credentials: {
+        Credentials credentials;
+        credentials.username = std::string(read_input("ALATION_USERNAME", "Alation username: ", false).reveal());
+        credentials.password = read_input("ALATION_PASSWORD", "Alation password: ", true);
+        credentials.name = o.name;
+        return run<RefreshToken>(ioc, o, [&](Diagnostics& d, auto handler) {
+            client->create_refresh_token(credentials, d, std::move(handler));
+        });
+    }
+    case Input::refresh_token: {
+        const Secret token = read_input("ALATION_REFRESH_TOKEN", "Refresh token: ", true);
+        if (name == "validate-refresh-token") {
+            return run<RefreshToken>(ioc, o, [&](Diagnostics& d, auto handler) {
+                client->validate_refresh_token(token, user_id, d, std::move(handler));
+            });
+        }
+        if (name == "regenerate-refresh-token") {
+            return run<RefreshToken>(ioc, o, [&](Diagnostics& d, auto handler) {
+                client->regenerate_refresh_token(token, user_id, d, std::move(handler));
+            });
+        }
+        if (name == "create-access-token") {
+            return run<AccessToken>(ioc, o, [&](Diagnostics& d, auto handler) {
+                client->create_access_token(token, user_id, d, std::move(handler));
+            });
+        }
+        return run<RevokeResult>(ioc, o, [&](Diagnostics& d, auto handler) {
+            client->revoke_access_tokens(token, user_id, d, std::move(handler));
+        });
+    }
+    case Input::access_token: {
+        const Secret token = read_input("ALATION_ACCESS_TOKEN", "API access token: ", true);
+        return run<AccessToken>(ioc, o, [&](Diagnostics& d, auto handler) {
+            client->validate_access_token(token, user_id, d, std::move(handler));
+        });
+    }
+    }
+    return exit_failure;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        const Options o = parse_arguments(std::span<char*>(argv + 1, argc > 0 ? argc - 1 : 0));
+        if (o.help) {
+            if (o.command) {
+                print_command_help(std::cout, *o.command);
+            } else {
+                print_overall_help(std::cout);
+            }
+            return EXIT_SUCCESS;
+        }
+        return execute(o);
+    } catch (const UsageError& e) {
+        std::cerr << program << ": " << e.message << "\nTry '" << program << " --help'.\n";
+        return exit_usage;
+    } catch (const std::exception& e) {
+        std::cerr << program << ": " << e.what() << '\n';
+        return exit_failure;
+    }
+}

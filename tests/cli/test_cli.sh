@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# End-to-end test of alation-token against the fake Alation server.
+# Usage: test_cli.sh PATH/TO/alation-token PATH/TO/fake_alation_server
+set -euo pipefail
+
+cli=$1
+server=$2
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+    if [[ -n $server_pid ]]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+failures=0
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+# A free port: bind to 0, read the port, release it for the server.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$server" --port "$port" --user alice:s3cret-pass >"$work/server.out" 2>"$work/server.err" &
+server_pid=$!
+for _ in $(seq 100); do
+    [[ -s $work/server.out ]] && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.err" >&2; echo "server died" >&2; exit 1; }
+    sleep 0.1
+done
+url=$(head -n1 "$work/server.out")
+[[ $url == http://127.0.0.1:$port* ]] || { echo "unexpected server URL '$url'" >&2; exit 1; }
+
+# Runs the CLI with no secrets in the environment but those given; records status, stdout, stderr.
+run() {
+    set +e
+    env -u ALATION_USERNAME -u ALATION_PASSWORD -u ALATION_REFRESH_TOKEN -u ALATION_ACCESS_TOKEN \
+        -u ALATION_URL -u ALATION_USER_ID "$@" >"$work/out" 2>"$work/err" </dev/null
+    status=$?
+    set -e
+}
+# Runs Python over the JSON on stdout; the expression must be true. `j` is the object.
+check_json() {
+    local what=$1 expr=$2
+    if ! python3 -c '
+import json, re, sys
+j = json.load(open(sys.argv[1]))
+assert isinstance(j, dict), "not an object"
+ok = eval(sys.argv[2], {"j": j, "re": re})
+sys.exit(0 if ok else 1)' "$work/out" "$expr" 2>>"$work/py.err"; then
+        fail "$what: $expr is false for $(cat "$work/out")"
+    fi
+}
+expect_status() {
+    local what=$1 expected=$2
+    if [[ $status != "$expected" ]]; then
+        fail "$what: exit status $status, expected $expected; stderr: $(cat "$work/err")"
+    fi
+}
+expect_stderr() {
+    local what=$1 text=$2
+    grep -qF -- "$text" "$work/err" || fail "$what: stderr lacks '$text': $(cat "$work/err")"
+}
+expect_not_in_output() {
+    local what=$1 secret=$2
+    if grep -qF -- "$secret" "$work/out" "$work/err"; then fail "$what: the secret appears in the output"; fi
+}
+field() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$work/out" "$1"; }
+
+# A Python test that field $1 is an RFC 3339 timestamp.
+ts() { echo "re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)', j['$1'])"; }
+
+# --- help and usage errors -------------------------------------------------------------------
+run "$cli" --help
+expect_status "--help" 0
+grep -qF "create-refresh-token" "$work/out" || fail "--help does not list the commands"
+for cmd in create-refresh-token validate-refresh-token regenerate-refresh-token create-access-token \
+    validate-access-token revoke-access-tokens; do
+    run "$cli" "$cmd" --help
+    expect_status "$cmd --help" 0
+    grep -qF "Usage: alation-token $cmd" "$work/out" || fail "$cmd --help: $(cat "$work/out")"
+done
+run "$cli"
+expect_status "no command" 2
+run "$cli" frobnicate --url "$url"
+expect_status "unknown command" 2
+run ALATION_REFRESH_TOKEN=rt-1 "$cli" validate-refresh-token --url "$url"
+expect_status "missing --user-id" 2
+expect_stderr "missing --user-id" "--user-id"
+run "$cli" validate-refresh-token --url "$url" --user-id nobody
+expect_status "bad --user-id" 2
+run "$cli" create-access-token --url "$url" --user-id 1 --timeout -3
+expect_status "bad --timeout" 2
+
+# Secrets on the command line are refused before anything is sent, and not echoed back.
+run "$cli" create-refresh-token --url "$url" --name n --password=argv-secret-123
+expect_status "--password on argv" 2
+expect_stderr "--password on argv" "ALATION_PASSWORD"
+expect_not_in_output "--password on argv" "argv-secret-123"
+run "$cli" validate-refresh-token --url "$url" --user-id 1 --refresh-token argv-secret-456
+expect_status "--refresh-token on argv" 2
+expect_stderr "--refresh-token on argv" "ALATION_REFRESH_TOKEN"
+expect_not_in_output "--refresh-token on argv" "argv-secret-456"
+run "$cli" validate-access-token --url "$url" --user-id 1 argv-secret-789
+expect_status "positional secret" 2
+expect_not_in_output "positional secret" "argv-secret-789"
+
+# No secret in the environment and no terminal to ask on (setsid: no controlling terminal).
+run setsid "$cli" create-access-token --url "$url" --user-id 1
+expect_status "no secret, no terminal" 2
+expect_stderr "no secret, no terminal" "ALATION_REFRESH_TOKEN is not set"
+
+# --- the token lifecycle ---------------------------------------------------------------------
+run ALATION_USERNAME=alice ALATION_PASSWORD=s3cret-pass "$cli" create-refresh-token --url "$url" --name cli-redacted
+expect_status "create-refresh-token" 0
+check_json "create-refresh-token" "j['refresh_token'] == '<redacted>'"
+check_json "create-refresh-token" "j['name'] == 'cli-redacted' and j['token_status'] == 'active'"
+check_json "create-refresh-token" "isinstance(j['user_id'], int) and j['user_id'] > 0"
+check_json "create-refresh-token" "$(ts created_at) and $(ts token_expires_at)"
+check_json "create-refresh-token" "j['token_expires_at'] > j['created_at']"
+expect_not_in_output "create-refresh-token" "s3cret-pass"
+
+# The environment may carry the URL instead of --url.
+run ALATION_URL="$url" ALATION_USERNAME=alice ALATION_PASSWORD=s3cret-pass \
+    "$cli" create-refresh-token --name cli-test --reveal
+expect_status "create-refresh-token --reveal" 0
+check_json "create-refresh-token --reveal" "len(j['refresh_token']) >= 16 and j['refresh_token'] != '<redacted>'"
+refresh_token=$(field refresh_token)
+user_id=$(field user_id)
+
+run ALATION_REFRESH_TOKEN="$refresh_token" "$cli" validate-refresh-token --url "$url" --user-id "$user_id"
+expect_status "validate-refresh-token" 0
+check_json "validate-refresh-token" "j['refresh_token'] == '<redacted>' and j['name'] == 'cli-test'"
+check_json "validate-refresh-token" "j['user_id'] == $user_id and j['token_status'] == 'active'"
+check_json "validate-refresh-token" "'last_used_at' in j"
+expect_not_in_output "validate-refresh-token" "$refresh_token"
+
+run ALATION_REFRESH_TOKEN="$refresh_token" "$cli" create-access-token --url "$url" --user-id "$user_id"
+expect_status "create-access-token" 0
+check_json "create-access-token" "j['api_access_token'] == '<redacted>' and j['user_id'] == $user_id"
+check_json "create-access-token" "$(ts created_at) and $(ts token_expires_at) and j['token_status'] == 'active'"
+expect_not_in_output "create-access-token" "$refresh_token"
+
+run ALATION_REFRESH_TOKEN="$refresh_token" "$cli" create-access-token --url "$url" --user-id "$user_id" --reveal
+expect_status "create-access-token --reveal" 0
+access_token=$(field api_access_token)
+[[ -n $access_token && $access_token != "<redacted>" ]] || fail "create-access-token --reveal: no token"
+
+# The user id from the environment.
+run ALATION_USER_ID="$user_id" ALATION_ACCESS_TOKEN="$access_token" "$cli" validate-access-token --url "$url"
+expect_status "validate-access-token" 0
+check_json "validate-access-token" "j['api_access_token'] == '<redacted>' and j['token_status'] == 'active'"
+expect_not_in_output "validate-access-token" "$access_token"
+
+run ALATION_REFRESH_TOKEN="$refresh_token" "$cli" revoke-access-tokens --url "$url" --user-id "$user_id"
+expect_status "revoke-access-tokens" 0
+check_json "revoke-access-tokens" "'cli-test' in j['detail'] and j['detail'].startswith('Revoked')"
+
+run ALATION_ACCESS_TOKEN="$access_token" "$cli" validate-access-token --url "$url" --user-id "$user_id"
+expect_status "validate-access-token after revoke" 1
+expect_stderr "validate-access-token after revoke" "expired or revoked"
+expect_not_in_output "validate-access-token after revoke" "$access_token"
+
+run ALATION_REFRESH_TOKEN="$refresh_token" "$cli" regenerate-refresh-token --url "$url" --user-id "$user_id" --reveal
+expect_status "regenerate-refresh-token" 0
+check_json "regenerate-refresh-token" "j['refresh_token'] not in ('<redacted>', '$refresh_token')"
+check_json "regenerate-refresh-token" "j['name'] == 'cli-test' and j['token_status'] == 'active'"
+new_refresh_token=$(field refresh_token)
+
+# The replaced token is revoked: the server's words reach stderr, the token does not.
+run ALATION_REFRESH_TOKEN="$refresh_token" "$cli" validate-refresh-token --url "$url" --user-id "$user_id"
+expect_status "validate the regenerated-away token" 1
+expect_stderr "validate the regenerated-away token" "the refresh token is expired or revoked"
+expect_stderr "validate the regenerated-away token" "HTTP status: 401"
+expect_stderr "validate the regenerated-away token" "server detail: Refresh token provided is expired or revoked."
+expect_stderr "validate the regenerated-away token" "server code: 401000"
+expect_not_in_output "validate the regenerated-away token" "$refresh_token"
+[[ ! -s $work/out ]] || fail "a failure printed on stdout: $(cat "$work/out")"
+
+run ALATION_REFRESH_TOKEN="$new_refresh_token" "$cli" validate-refresh-token --url "$url" --user-id "$user_id"
+expect_status "validate the new refresh token" 0
+
+# A wrong password: exit 1, the server's detail on stderr, the password nowhere.
+run ALATION_USERNAME=alice ALATION_PASSWORD=wrong-pass-42 "$cli" create-refresh-token --url "$url" --name cli-bad
+expect_status "wrong password" 1
+expect_stderr "wrong password" "invalid username or password"
+expect_stderr "wrong password" "HTTP status: 401"
+expect_stderr "wrong password" "server detail: Invalid username or password."
+expect_not_in_output "wrong password" "wrong-pass-42"
+
+# A plain-http URL to a host that is not loopback is refused unless allowed.
+run ALATION_REFRESH_TOKEN=rt-1 "$cli" validate-refresh-token --url http://alation.invalid --user-id 1
+expect_status "insecure URL" 2
+expect_stderr "insecure URL" "not loopback"
+
+if ((failures > 0)); then
+    echo "$failures check(s) failed" >&2
+    exit 1
+fi
+echo "all alation-token checks passed"
