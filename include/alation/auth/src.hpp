@@ -8,7 +8,10 @@
 #error "Define ALATION_AUTH_SEPARATE_COMPILATION to use <alation/auth/src.hpp>"
 #endif
 
+#include <alation/auth/detail/impl/backoff.ipp>
 #include <alation/auth/detail/impl/client_impl.ipp>
+#include <alation/auth/detail/impl/protocol.ipp>
+#include <alation/auth/detail/impl/timestamp.ipp>
 #include <alation/auth/impl/token_store.ipp>
 #include <alation/auth/testing/impl/fake_alation.ipp>
 

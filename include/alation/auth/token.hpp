@@ -2,6 +2,7 @@
 #ifndef ALATION_AUTH_TOKEN_HPP
 #define ALATION_AUTH_TOKEN_HPP
 
+#include <alation/auth/detail/timestamp.hpp>
 #include <alation/auth/secret.hpp>
 
 #include <chrono>
@@ -73,7 +74,7 @@ struct RefreshToken : TokenTimes {
     /// Redacted: the name, user and expiry, never the value.
     friend std::ostream& operator<<(std::ostream& os, const RefreshToken& t) {
         return os << "RefreshToken(name=\"" << t.name << "\", user_id=" << t.user_id << ", status=" << t.status
-                  << ", expires_at=" << t.expires_at << ", " << t.value << ")";
+                  << ", expires_at=" << detail::format_timestamp(t.expires_at) << ", " << t.value << ")";
     }
 };
 
@@ -86,7 +87,7 @@ struct AccessToken : TokenTimes {
     /// Redacted: the user and expiry, never the value.
     friend std::ostream& operator<<(std::ostream& os, const AccessToken& t) {
         return os << "AccessToken(user_id=" << t.user_id << ", status=" << t.status
-                  << ", expires_at=" << t.expires_at << ", " << t.value << ")";
+                  << ", expires_at=" << detail::format_timestamp(t.expires_at) << ", " << t.value << ")";
     }
 };
 
