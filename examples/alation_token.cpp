@@ -374,6 +374,7 @@ int execute(const Options& o) {
     } catch (const ErrorWithDiagnostics& e) {
         // A URL the client refuses is the caller's mistake: a usage error.
         std::cerr << program << ": --url: " << e.code().message() << '\n';
+        if (const std::string why = e.diagnostics().to_string(); !why.empty()) std::cerr << "  " << why << '\n';
         return exit_usage;
     }
 

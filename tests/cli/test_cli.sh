@@ -113,6 +113,9 @@ run setsid "$cli" create-access-token --url "$url" --user-id 1
 expect_status "no secret, no terminal" 2
 expect_stderr "no secret, no terminal" "ALATION_REFRESH_TOKEN is not set"
 
+# Asked on the terminal: the username echoed, the password not.
+python3 "$(dirname "$0")/check_prompt.py" "$cli" "$url" alice s3cret-pass || fail "terminal prompt"
+
 # --- the token lifecycle ---------------------------------------------------------------------
 run ALATION_USERNAME=alice ALATION_PASSWORD=s3cret-pass "$cli" create-refresh-token --url "$url" --name cli-redacted
 expect_status "create-refresh-token" 0
