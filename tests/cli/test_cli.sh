@@ -6,12 +6,12 @@ set -euo pipefail
 cli=$1
 server=$2
 work=$(mktemp -d)
-server_pid=
+server_pids=()
 cleanup() {
-    if [[ -n $server_pid ]]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
+    for pid in "${server_pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -22,17 +22,27 @@ fail() {
     failures=$((failures + 1))
 }
 
-# A free port: bind to 0, read the port, release it for the server.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$server" --port "$port" --user alice:s3cret-pass >"$work/server.out" 2>"$work/server.err" &
-server_pid=$!
-for _ in $(seq 100); do
-    [[ -s $work/server.out ]] && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.err" >&2; echo "server died" >&2; exit 1; }
-    sleep 0.1
-done
-url=$(head -n1 "$work/server.out")
-[[ $url == http://127.0.0.1:$port* ]] || { echo "unexpected server URL '$url'" >&2; exit 1; }
+# Starts a fake server on a free port with the given extra flags; its stdout goes to $work/$1.out.
+start_server() {
+    local name=$1
+    shift
+    # A free port: bind to 0, read the port, release it for the server.
+    local port
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$server" --port "$port" --user alice:s3cret-pass "$@" >"$work/$name.out" 2>"$work/$name.err" &
+    server_pids+=($!)
+    for _ in $(seq 100); do
+        [[ $(wc -l <"$work/$name.out") -ge $(($# > 0 ? 2 : 1)) ]] && return 0
+        kill -0 "${server_pids[-1]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$work/$name.err" >&2
+    echo "the fake server ($name) did not start" >&2
+    exit 1
+}
+start_server plain
+url=$(sed -n 1p "$work/plain.out")
+[[ $url == http://127.0.0.1:* ]] || { echo "unexpected server URL '$url'" >&2; exit 1; }
 
 # Runs the CLI with no secrets in the environment but those given; records status, stdout, stderr.
 run() {
@@ -198,6 +208,19 @@ expect_not_in_output "wrong password" "wrong-pass-42"
 run ALATION_REFRESH_TOKEN=rt-1 "$cli" validate-refresh-token --url http://alation.invalid --user-id 1
 expect_status "insecure URL" 2
 expect_stderr "insecure URL" "not loopback"
+
+# TLS: trusted through --ca-file, refused without it.
+start_server tls --tls
+tls_url=$(sed -n 1p "$work/tls.out")
+ca_file=$(sed -n 2p "$work/tls.out")
+[[ $tls_url == https://* && -s $ca_file ]] || fail "TLS server: '$tls_url' '$ca_file'"
+run ALATION_USERNAME=alice ALATION_PASSWORD=s3cret-pass "$cli" create-refresh-token --url "$tls_url" --name tls \
+    --ca-file "$ca_file"
+expect_status "TLS with --ca-file" 0
+check_json "TLS with --ca-file" "j['name'] == 'tls' and j['token_status'] == 'active'"
+run ALATION_USERNAME=alice ALATION_PASSWORD=s3cret-pass "$cli" create-refresh-token --url "$tls_url" --name tls
+expect_status "TLS without the CA" 1
+expect_stderr "TLS without the CA" "certificate verify failed"
 
 if ((failures > 0)); then
     echo "$failures check(s) failed" >&2
