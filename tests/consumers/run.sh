@@ -54,7 +54,7 @@ consumer() {
     rm -rf "$build"
     step "$name-configure" cmake -S "$here/$name" -B "$build" "${configure_args[@]}" "$@" &&
         step "$name-build" cmake --build "$build" -j "$jobs" &&
-        step "$name-run" timeout 60 "$build/consumer" ||
+        step "$name-run" timeout 60 "$build/consumer" && sed 's/^/      /' "$work/$name-run.log" ||
         failures=$((failures + 1))
 }
 
