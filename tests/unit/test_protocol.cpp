@@ -675,6 +675,8 @@ TEST_CASE("Retry-After: delta-seconds and HTTP-dates relative to now") {
         {"Sat Nov 28 04:01:30 2026", 90s},
         {"Sat, 28 Nov 2026 04:00:00 GMT", 0s},
         {"Fri, 27 Nov 2026 04:00:00 GMT", 0s},
+        {"Fri, 31 Dec 9999 23:59:59 GMT", seconds{1'000'000'000}},
+        {"Mon, 01 Jan 0001 00:00:00 GMT", 0s},
         {"Sat, 31 Nov 2026 04:01:30 GMT", std::nullopt},
         {"Sat, 28 Nov 2026 04:01:30 UTC", std::nullopt},
     };

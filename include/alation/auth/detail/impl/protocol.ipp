@@ -12,6 +12,7 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <new>
@@ -22,11 +23,20 @@ namespace protocol_impl {
 namespace json = boost::json;
 
 // Frees nothing without wiping it first: a parsed response holds a token in its strings.
+// Boost.JSON may pass a different alignment to deallocate than to allocate, so every block
+// within the default new alignment goes through the plain operators.
 class WipingResource final : public json::memory_resource {
-    void* do_allocate(std::size_t n, std::size_t align) override { return ::operator new(n, std::align_val_t{align}); }
+    static bool over_aligned(std::size_t align) noexcept { return align > __STDCPP_DEFAULT_NEW_ALIGNMENT__; }
+    void* do_allocate(std::size_t n, std::size_t align) override {
+        return over_aligned(align) ? ::operator new(n, std::align_val_t{align}) : ::operator new(n);
+    }
     void do_deallocate(void* p, std::size_t n, std::size_t align) override {
         OPENSSL_cleanse(p, n);
-        ::operator delete(p, std::align_val_t{align});
+        if (over_aligned(align)) {
+            ::operator delete(p, std::align_val_t{align});
+        } else {
+            ::operator delete(p);
+        }
     }
     bool do_is_equal(const json::memory_resource& other) const noexcept override { return this == &other; }
 };
@@ -434,8 +444,10 @@ ALATION_AUTH_DECL std::optional<std::chrono::seconds> parse_retry_after(std::str
     }
     const auto date = parse_http_date(value);
     if (!date) return std::nullopt;
-    if (*date <= now) return seconds{0};
-    return seconds{std::min<std::int64_t>(ceil<seconds>(*date - now).count(), max_delay)};
+    // In whole seconds: a date up to year 9999 does not fit system_clock's nanoseconds. Against
+    // the start of the current second, the difference is already rounded up.
+    const seconds delay = *date - floor<seconds>(now);
+    return seconds{std::clamp<std::int64_t>(delay.count(), 0, max_delay)};
 }
 
 ALATION_AUTH_DECL error_code classify_error_response(Endpoint e, unsigned status, std::string_view body,
