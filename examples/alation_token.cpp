@@ -71,8 +71,10 @@ constexpr Command commands[] = {
 
 // Options that would carry a secret, and where the secret goes instead.
 constexpr std::pair<std::string_view, std::string_view> secret_options[] = {
-    {"--password", "ALATION_PASSWORD"},         {"--refresh-token", "ALATION_REFRESH_TOKEN"},
-    {"--access-token", "ALATION_ACCESS_TOKEN"}, {"--api-access-token", "ALATION_ACCESS_TOKEN"},
+    {"--password", "ALATION_PASSWORD"},
+    {"--refresh-token", "ALATION_REFRESH_TOKEN"},
+    {"--access-token", "ALATION_ACCESS_TOKEN"},
+    {"--api-access-token", "ALATION_ACCESS_TOKEN"},
     {"--token", "ALATION_REFRESH_TOKEN or ALATION_ACCESS_TOKEN"},
 };
 
@@ -120,9 +122,7 @@ void print_command_help(std::ostream& os, const Command& c) {
     }
     os << "  --help                this help\n\nSecrets:\n";
     switch (c.input) {
-    case Input::credentials:
-        os << "  ALATION_USERNAME, ALATION_PASSWORD: else asked for on the terminal\n";
-        break;
+    case Input::credentials: os << "  ALATION_USERNAME, ALATION_PASSWORD: else asked for on the terminal\n"; break;
     case Input::refresh_token: os << "  ALATION_REFRESH_TOKEN: else asked for on the terminal\n"; break;
     case Input::access_token: os << "  ALATION_ACCESS_TOKEN: else asked for on the terminal\n"; break;
     }
@@ -153,9 +153,10 @@ void refuse_secret_arguments(std::span<char*> args) {
         const std::string_view option = arg.substr(0, arg.find('='));
         for (const auto& [name, variable] : secret_options) {
             if (option == name) {
-                throw UsageError{std::string(name) + ": secrets are not accepted as arguments, which other users "
-                                 "can read (ps, /proc, shell history); set " + std::string(variable) +
-                                 " or leave it unset to be asked on the terminal"};
+                throw UsageError{std::string(name) +
+                                 ": secrets are not accepted as arguments, which other users "
+                                 "can read (ps, /proc, shell history); set " +
+                                 std::string(variable) + " or leave it unset to be asked on the terminal"};
             }
         }
     }

@@ -42,7 +42,8 @@ Secret secret(std::string_view value) { return Secret(value); }
 
 Timestamp at(sys_days day, microseconds since_midnight) { return Timestamp(day) + since_midnight; }
 
-RefreshToken sample_token(std::string value = "rt-9f8e7d6c5b4a39281706f5e4d3c2b1a0-9f8e7d6c5b4a39281706f5e4d3c2b1a0-Zz") {
+RefreshToken sample_token(
+    std::string value = "rt-9f8e7d6c5b4a39281706f5e4d3c2b1a0-9f8e7d6c5b4a39281706f5e4d3c2b1a0-Zz") {
     RefreshToken t;
     t.value = secret(value);
     t.user_id = 42;
@@ -241,8 +242,8 @@ TEST_CASE("FileTokenStore rejects contents that are not a stored token") {
     const std::string contents = GENERATE_COPY(
         std::string(), std::string("not json"), std::string("[]"), std::string("{}"), std::string("null"),
         std::string(R"({"refresh_token":"rt-1",)") + good_rest.substr(0, good_rest.size() / 2),  // truncated
-        "{" + good_rest,                                                                          // no token
-        std::string(R"({"refresh_token":42,)") + good_rest,                                       // wrong type
+        "{" + good_rest,                                                                         // no token
+        std::string(R"({"refresh_token":42,)") + good_rest,                                      // wrong type
         std::string(R"({"refresh_token":"rt-1","user_id":"forty-two",)") + good_rest.substr(13),
         std::string(R"({"refresh_token":"rt-1","user_id":42,"name":"etl","created_at":"yesterday",)"
                     R"("token_expires_at":"2026-12-31T01:04:47.035Z","token_status":"ACTIVE"})"),

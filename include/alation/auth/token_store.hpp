@@ -93,8 +93,8 @@ ALATION_AUTH_DECL std::optional<RefreshToken> parse_token_file(std::string_view 
 /// The first half of an atomic save, separate so a test can stop between the halves as a crash
 /// would: creates a new file next to `target` (mode 0600, O_EXCL, O_NOFOLLOW, unique name),
 /// writes `contents` and fsyncs it. Returns its path; on failure removes it and returns {}.
-ALATION_AUTH_DECL std::filesystem::path write_temp_file(const std::filesystem::path& target,
-                                                        std::string_view contents, error_code& ec);
+ALATION_AUTH_DECL std::filesystem::path write_temp_file(const std::filesystem::path& target, std::string_view contents,
+                                                        error_code& ec);
 
 /// The second half: renames `temp` over `target`, then fsyncs the directory so the rename
 /// survives a power loss. On failure removes `temp`.

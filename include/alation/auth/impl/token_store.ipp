@@ -84,8 +84,8 @@ ALATION_AUTH_DECL std::optional<RefreshToken> parse_token_file(std::string_view 
     return token;
 }
 
-ALATION_AUTH_DECL std::filesystem::path write_temp_file(const std::filesystem::path& target,
-                                                        std::string_view contents, error_code& ec) {
+ALATION_AUTH_DECL std::filesystem::path write_temp_file(const std::filesystem::path& target, std::string_view contents,
+                                                        error_code& ec) {
     // A name no other writer picks: the target's name, the pid and a random suffix. O_EXCL makes
     // a collision (or an attacker's file or link planted under that name) an error, not a write
     // through it; then another name is tried.
