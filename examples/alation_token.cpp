@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <iostream>
@@ -143,7 +144,7 @@ std::chrono::milliseconds parse_timeout(std::string_view text) {
     if (ec != std::errc{} || end != text.data() + text.size() || !(seconds > 0) || seconds > 86'400) {
         throw UsageError{"--timeout takes a number of seconds between 0 and 86400, not '" + std::string(text) + "'"};
     }
-    return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000 + 0.5));
+    return std::chrono::milliseconds(std::llround(seconds * 1000));
 }
 
 // Refuses a secret on the command line before anything else is looked at, naming only the option:
@@ -281,7 +282,7 @@ Secret read_input(const char* variable, std::string_view prompt, bool secret) {
     return Secret(std::move(line));
 }
 
-json::string timestamp(Timestamp t) { return json::string(detail::format_timestamp(t)); }
+json::string timestamp(Timestamp t) { return {detail::format_timestamp(t)}; }
 
 json::value token_value(const Secret& value, bool reveal) {
     return reveal ? json::string(value.reveal()) : json::string("<redacted>");

@@ -43,7 +43,7 @@ Secret secret(std::string_view value) { return Secret(value); }
 Timestamp at(sys_days day, microseconds since_midnight) { return Timestamp(day) + since_midnight; }
 
 RefreshToken sample_token(
-    std::string value = "rt-9f8e7d6c5b4a39281706f5e4d3c2b1a0-9f8e7d6c5b4a39281706f5e4d3c2b1a0-Zz") {
+    std::string_view value = "rt-9f8e7d6c5b4a39281706f5e4d3c2b1a0-9f8e7d6c5b4a39281706f5e4d3c2b1a0-Zz") {
     RefreshToken t;
     t.value = secret(value);
     t.user_id = 42;
@@ -249,7 +249,7 @@ TEST_CASE("FileTokenStore rejects contents that are not a stored token") {
                     R"("token_expires_at":"2026-12-31T01:04:47.035Z","token_status":"ACTIVE"})"),
         std::string(R"({"refresh_token":"rt-1","user_id":42,"name":"etl","created_at":"2026-11-01T01:04:47Z",)"
                     R"("token_status":"ACTIVE"})"),  // no expiry
-        std::string(70 * 1024, ' '));                // larger than any token file
+        std::string(std::size_t{70} * 1024, ' '));   // larger than any token file
     CAPTURE(contents.substr(0, 80));
     write_file(path, contents);
     error_code ec;

@@ -20,7 +20,7 @@ namespace detail {
 namespace token_file {
 
 // A stored token is a few hundred bytes; anything much larger is not one, and is not read whole.
-constexpr std::size_t max_size = 64 * 1024;
+constexpr std::size_t max_size = std::size_t{64} * 1024;
 
 inline error_code last_error() noexcept { return {errno, boost::system::system_category()}; }
 
