@@ -17,6 +17,7 @@ namespace {
 void check_times(const TokenTimes& t) {
     FUZZ_CHECK(t.expires_at >= t.created_at);
     FUZZ_CHECK(t.lifetime().count() >= 0);
+    FUZZ_CHECK(t.lifetime() <= max_token_lifetime);
 }
 
 void check_failure(error_code ec, Error dead, const Diagnostics& diag) {

@@ -375,6 +375,21 @@ TEST_CASE("An access token body is parsed into every field") {
     CHECK(out.status == TokenStatus::active);
 }
 
+TEST_CASE("A token that never expires gets a lifetime local clocks can count") {
+    auto body = access_body();
+    body["token_expires_at"] = "9999-12-31T23:59:59Z";
+    AccessToken out;
+    out.requested_at = SteadyClock::now();
+    Diagnostics diag;
+    REQUIRE_FALSE(parse(Endpoint::create_access_token, body, out, diag));
+    CHECK(out.lifetime() == duration_cast<microseconds>(max_token_lifetime));
+    CHECK(out.local_expiry() - out.requested_at == duration_cast<SteadyClock::duration>(max_token_lifetime));
+
+    body["token_expires_at"] = "2122-11-15T21:52:48.116496Z";  // 100 calendar years, within the cap: kept
+    REQUIRE_FALSE(parse(Endpoint::create_access_token, body, out, diag));
+    CHECK(out.expires_at == utc(2122, 11, 15, 21, 52, 48, 116'496));
+}
+
 TEST_CASE("A token that expires before it was created is malformed") {
     auto body = access_body();
     body["token_expires_at"] = "2022-11-15T21:52:48.116495Z";

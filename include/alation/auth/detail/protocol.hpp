@@ -59,6 +59,12 @@ inline constexpr std::size_t max_server_detail = 512;
 inline constexpr std::size_t max_server_page_text = 200;
 inline constexpr std::size_t max_server_code = 32;
 
+/// The longest token lifetime parse_result passes on. A server may mark a token that never
+/// expires with a far date (9999-12-31); such a token_expires_at is brought back to created_at
+/// plus this, so that steady_clock arithmetic on the lifetime (nanoseconds, about ±292 years)
+/// cannot overflow anywhere in the library.
+inline constexpr std::chrono::years max_token_lifetime{100};
+
 /// A serialized JSON request body and the one secret inside it (password or token), kept so the
 /// client can scrub the secret out of anything the server echoes back. Both are wiped on destruction.
 struct RequestBody {

@@ -6,7 +6,6 @@
 
 #include <boost/json/memory_resource.hpp>
 #include <boost/json/parser.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 
@@ -155,6 +154,9 @@ inline error_code get_times(const json::object& o, TokenTimes& out, Diagnostics&
     if (auto ec = get_timestamp(o, "created_at", out.created_at, diag)) return ec;
     if (auto ec = get_timestamp(o, "token_expires_at", out.expires_at, diag)) return ec;
     if (out.expires_at < out.created_at) return malformed(diag, "token_expires_at", "expires before it was created");
+    if (out.expires_at - out.created_at > max_token_lifetime) {
+        out.expires_at = out.created_at + std::chrono::duration_cast<std::chrono::microseconds>(max_token_lifetime);
+    }
     return {};
 }
 
