@@ -41,7 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const unsigned status = statuses[data[1] % std::size(statuses)];
     std::string_view rest(reinterpret_cast<const char*>(data) + 2, size - 2);
     const std::size_t newline = rest.find('\n');
-    const std::string_view retry_after = newline == std::string_view::npos ? std::string_view{} : rest.substr(0, newline);
+    const std::string_view retry_after =
+        newline == std::string_view::npos ? std::string_view{} : rest.substr(0, newline);
     const std::string_view body = newline == std::string_view::npos ? rest : rest.substr(newline + 1);
 
     Diagnostics diag;

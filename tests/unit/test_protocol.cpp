@@ -160,10 +160,10 @@ TEST_CASE("parse_timestamp rejects garbage, out-of-range fields and trailing jun
     for (const std::string_view text : {
              ""sv,
              "2021-12-31"sv,
-             "2021-12-31T01:04:47"sv,          // no zone
-             "2021-12-31T01:04Z"sv,            // no seconds
-             "2021-12-31 01:04:47Z"sv,         // space separator
-             "2021-12-31T01:04:47.Z"sv,        // empty fraction
+             "2021-12-31T01:04:47"sv,              // no zone
+             "2021-12-31T01:04Z"sv,                // no seconds
+             "2021-12-31 01:04:47Z"sv,             // space separator
+             "2021-12-31T01:04:47.Z"sv,            // empty fraction
              "2021-12-31T01:04:47.0123456789Z"sv,  // 10 fraction digits
              "2021-12-31T01:04:47ZZ"sv,
              "2021-12-31T01:04:47Z "sv,
@@ -215,21 +215,23 @@ TEST_CASE("parse_http_date reads the three HTTP-date forms") {
     CHECK(parse_http_date("Sun Nov  6 08:49:37 1994") == expected);
     CHECK(parse_http_date("Sun Nov 16 08:49:37 1994") == expected + days{10});
     CHECK(parse_http_date("Thursday, 01-Jan-26 00:00:00 GMT") == sys_seconds{sys_days{2026y / January / 1}});
-    for (const std::string_view bad : {"", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 6 Nov 1994 08:49:37 GMT",
-                                       "Sun, 31 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:49:37 GMT",
-                                       "Sun, 06 Nox 1994 08:49:37 GMT", "Xyz, 06 Nov 1994 08:49:37 GMT",
-                                       "sun, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMT ",
-                                       "Sun, 06 Nov 1994 08:49:37", "Sun Nov 6 08:49:37 1994",
-                                       "Sunday, 06-Nov-1994 08:49:37 GMT", "120"}) {
+    for (const std::string_view bad :
+         {"", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 31 Nov 1994 08:49:37 GMT",
+          "Sun, 06 Nov 1994 24:49:37 GMT", "Sun, 06 Nox 1994 08:49:37 GMT", "Xyz, 06 Nov 1994 08:49:37 GMT",
+          "sun, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMT ", "Sun, 06 Nov 1994 08:49:37",
+          "Sun Nov 6 08:49:37 1994", "Sunday, 06-Nov-1994 08:49:37 GMT", "120"}) {
         INFO(bad);
         CHECK_FALSE(parse_http_date(bad).has_value());
     }
 }
 
 TEST_CASE("parse_token_status takes every letter case and keeps unknown values") {
-    for (const std::string_view s : {"ACTIVE", "active", "Active", "aCtIvE"}) CHECK(parse_token_status(s) == TokenStatus::active);
-    for (const std::string_view s : {"EXPIRED", "expired", "Expired"}) CHECK(parse_token_status(s) == TokenStatus::expired);
-    for (const std::string_view s : {"REVOKED", "revoked", "Revoked"}) CHECK(parse_token_status(s) == TokenStatus::revoked);
+    for (const std::string_view s : {"ACTIVE", "active", "Active", "aCtIvE"})
+        CHECK(parse_token_status(s) == TokenStatus::active);
+    for (const std::string_view s : {"EXPIRED", "expired", "Expired"})
+        CHECK(parse_token_status(s) == TokenStatus::expired);
+    for (const std::string_view s : {"REVOKED", "revoked", "Revoked"})
+        CHECK(parse_token_status(s) == TokenStatus::revoked);
     for (const std::string_view s : {"", "ACTIVE ", " active", "inactive", "ACTIV", "PENDING", "activeX"}) {
         INFO(s);
         CHECK(parse_token_status(s) == TokenStatus::unknown);
@@ -240,10 +242,9 @@ TEST_CASE("Request bodies are exact JSON and keep the secret they hold") {
     SECTION("createRefreshToken") {
         const Credentials credentials{"etl@example.com", Secret("p\"a\\ss\x01w\xc3\xa9"), "etl job"};
         const RequestBody body = refresh_token_request_body(credentials);
-        CHECK(body.json.reveal() ==
-              R"({"username":"etl@example.com","password":"p\"a\\ss\u0001w)"
-              "\xc3\xa9"
-              R"(","name":"etl job"})");
+        CHECK(body.json.reveal() == R"({"username":"etl@example.com","password":"p\"a\\ss\u0001w)"
+                                    "\xc3\xa9"
+                                    R"(","name":"etl job"})");
         CHECK(body.secret == credentials.password);
         const auto parsed = boost::json::parse(body.json.reveal());
         const auto& password = parsed.at("password").as_string();
@@ -265,7 +266,7 @@ TEST_CASE("Request bodies are exact JSON and keep the secret they hold") {
 }
 
 TEST_CASE("append_json_string escapes exactly json_string_size bytes") {
-    for (const std::string_view s : {""sv, "plain"sv, "q\"b\\"sv, "\n\t\x1f\x7f"sv, "\0x"sv, "\xc3\xa9"sv}) {
+    for (const std::string_view s : {""sv, "plain"sv, R"(q"b\)"sv, "\n\t\x1f\x7f"sv, "\0x"sv, "\xc3\xa9"sv}) {
         std::string out = "prefix";
         append_json_string(out, s);
         CHECK(out.size() == 6 + json_string_size(s));
@@ -346,10 +347,10 @@ TEST_CASE("Each required refresh token field missing, null or of a wrong type is
                                          {"token_status", string_corruptions}});
     // Optional, but when present it must be a timestamp.
     auto body = refresh_body();
-    check_required_fields<RefreshToken>(Endpoint::validate_refresh_token, body,
-                                        {{"last_used_at",
-                                          {{42, false, "expected a string, got a number"},
-                                           {"yesterday", false, "not an RFC 3339 timestamp"}}}});
+    check_required_fields<RefreshToken>(
+        Endpoint::validate_refresh_token, body,
+        {{"last_used_at",
+          {{42, false, "expected a string, got a number"}, {"yesterday", false, "not an RFC 3339 timestamp"}}}});
 }
 
 TEST_CASE("Each required access token field missing, null or of a wrong type is named") {
@@ -408,9 +409,8 @@ TEST_CASE("A token that expires before it was created is malformed") {
 }
 
 TEST_CASE("A body that is not a JSON object is malformed, with no field named") {
-    for (const std::string_view body :
-         {""sv, "<html><body>502 Bad Gateway</body></html>"sv, "{"sv, R"({"refresh_token": "x",})"sv,
-          R"({"a":1} trailing)"sv, "\xff"sv}) {
+    for (const std::string_view body : {""sv, "<html><body>502 Bad Gateway</body></html>"sv, "{"sv,
+                                        R"({"refresh_token": "x",})"sv, R"({"a":1} trailing)"sv, "\xff"sv}) {
         INFO(body);
         RefreshToken out;
         Diagnostics diag;
@@ -591,8 +591,11 @@ TEST_CASE("The server's words are extracted from JSON bodies") {
               "400002");
         CHECK(classify(Endpoint::create_access_token, 400, R"({"detail": "d", "code": 400002})").diag.server_code() ==
               "400002");
-        CHECK(classify(Endpoint::create_access_token, 400, R"({"detail": "d", "code": 4.5})").diag.server_code().empty());
-        CHECK(classify(Endpoint::create_access_token, 400, R"({"detail": "d", "code": null})").diag.server_code().empty());
+        CHECK(
+            classify(Endpoint::create_access_token, 400, R"({"detail": "d", "code": 4.5})").diag.server_code().empty());
+        CHECK(classify(Endpoint::create_access_token, 400, R"({"detail": "d", "code": null})")
+                  .diag.server_code()
+                  .empty());
         CHECK(classify(Endpoint::create_access_token, 400, R"({"detail": "d"})").diag.server_code().empty());
         CHECK(classify(Endpoint::create_access_token, 400, R"({"code": "1\n2"})").diag.server_code() == "1 2");
         CHECK(classify(Endpoint::create_access_token, 400, R"({"code": ")" + std::string(100, '7') + "\"}")
@@ -659,8 +662,8 @@ TEST_CASE("The secret sent is redacted from the server's words, before they are 
         const std::string echoed = R"(<pre>{"password": "pa\"ss\\word"}</pre> and pa"ss\word)";
         const auto c = classify(Endpoint::create_refresh_token, 502, echoed, {}, password);
         CHECK(c.diag.server_detail() == R"({"password": "[redacted]"} and [redacted])");
-        const auto drf = classify(Endpoint::create_refresh_token, 400, R"({"password": ["pa\"ss\\word is bad"]})",
-                                  {}, password);
+        const auto drf =
+            classify(Endpoint::create_refresh_token, 400, R"({"password": ["pa\"ss\\word is bad"]})", {}, password);
         CHECK(drf.diag.server_detail() == R"({"password": ["[redacted] is bad"]})");
     }
     SECTION("no prefix of it survives the cut") {

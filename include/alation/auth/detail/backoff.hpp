@@ -25,9 +25,8 @@ ALATION_AUTH_DECL std::chrono::milliseconds jittered_exponential(std::chrono::mi
 /// The wait before retry number `retry_index` (0-based): jittered_exponential over the policy's
 /// initial_backoff and max_backoff; when the server sent Retry-After, the longer of the two, or
 /// nullopt (do not retry) when Retry-After exceeds max_retry_after.
-ALATION_AUTH_DECL std::optional<std::chrono::milliseconds> backoff_delay(const RetryPolicy& policy, int retry_index,
-                                                                         double draw,
-                                                                         std::optional<std::chrono::seconds> retry_after) noexcept;
+ALATION_AUTH_DECL std::optional<std::chrono::milliseconds> backoff_delay(
+    const RetryPolicy& policy, int retry_index, double draw, std::optional<std::chrono::seconds> retry_after) noexcept;
 
 /// Whether a failed attempt may be retried: network errors (refused, reset, unreachable, closed
 /// early), timeouts, 429 and 502/503/504 (server_error with that `http_status`). Never 500, 4xx

@@ -122,8 +122,8 @@ ALATION_AUTH_DECL ServerError parse_error_body(std::string_view body, std::strin
 
 /// A Retry-After value: delta-seconds or an HTTP-date, made relative to `now` (a date in the
 /// past is zero seconds). Absent or unusable values are nullopt; huge ones saturate.
-ALATION_AUTH_DECL std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
-                                                                        std::chrono::system_clock::time_point now) noexcept;
+ALATION_AUTH_DECL std::optional<std::chrono::seconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now) noexcept;
 
 /// A non-2xx response as the library's Error, filling diag: http_status, server_detail and
 /// server_code (parse_error_body, redacting `secret`), retry_after (parse_retry_after).

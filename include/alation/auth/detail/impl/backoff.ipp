@@ -28,9 +28,8 @@ ALATION_AUTH_DECL std::chrono::milliseconds jittered_exponential(std::chrono::mi
     return milliseconds{static_cast<milliseconds::rep>(wait)};
 }
 
-ALATION_AUTH_DECL std::optional<std::chrono::milliseconds> backoff_delay(const RetryPolicy& policy, int retry_index,
-                                                                         double draw,
-                                                                         std::optional<std::chrono::seconds> retry_after) noexcept {
+ALATION_AUTH_DECL std::optional<std::chrono::milliseconds> backoff_delay(
+    const RetryPolicy& policy, int retry_index, double draw, std::optional<std::chrono::seconds> retry_after) noexcept {
     using namespace std::chrono;
     const milliseconds jittered = jittered_exponential(policy.initial_backoff, policy.max_backoff, retry_index, draw);
     if (!retry_after) return jittered;
@@ -49,12 +48,11 @@ ALATION_AUTH_DECL bool is_retryable(Endpoint e, error_code ec, unsigned http_sta
     // verification errors are not among them: they will fail the same way again.
     return ec == Error::timeout || ec == boost::beast::error::timeout || ec == asio_error::timed_out ||
            ec == asio_error::connection_refused || ec == asio_error::connection_reset ||
-           ec == asio_error::connection_aborted || ec == asio_error::network_down ||
-           ec == asio_error::network_reset || ec == asio_error::network_unreachable ||
-           ec == asio_error::host_unreachable || ec == asio_error::broken_pipe || ec == asio_error::try_again ||
-           ec == asio_error::host_not_found_try_again || ec == asio_error::eof ||
-           ec == boost::asio::ssl::error::stream_truncated || ec == boost::beast::http::error::end_of_stream ||
-           ec == boost::beast::http::error::partial_message;
+           ec == asio_error::connection_aborted || ec == asio_error::network_down || ec == asio_error::network_reset ||
+           ec == asio_error::network_unreachable || ec == asio_error::host_unreachable ||
+           ec == asio_error::broken_pipe || ec == asio_error::try_again || ec == asio_error::host_not_found_try_again ||
+           ec == asio_error::eof || ec == boost::asio::ssl::error::stream_truncated ||
+           ec == boost::beast::http::error::end_of_stream || ec == boost::beast::http::error::partial_message;
 }
 
 }  // namespace alation::auth::detail

@@ -27,12 +27,12 @@ namespace json = boost::json;
 class WipingResource final : public json::memory_resource {
     static bool over_aligned(std::size_t align) noexcept { return align > __STDCPP_DEFAULT_NEW_ALIGNMENT__; }
     void* do_allocate(std::size_t n, std::size_t align) override {
-        return over_aligned(align) ? ::operator new(n, std::align_val_t{align}) : ::operator new(n);
+        return over_aligned(align) ? ::operator new (n, std::align_val_t{align}) : ::operator new(n);
     }
     void do_deallocate(void* p, std::size_t n, std::size_t align) override {
         OPENSSL_cleanse(p, n);
         if (over_aligned(align)) {
-            ::operator delete(p, std::align_val_t{align});
+            ::operator delete (p, std::align_val_t{align});
         } else {
             ::operator delete(p);
         }
@@ -403,7 +403,9 @@ ALATION_AUTH_DECL error_code parse_result(Endpoint, std::string_view body, Revok
 
 ALATION_AUTH_DECL TokenStatus parse_token_status(std::string_view text) noexcept {
     using protocol_impl::iequals_prefix;
-    const auto is = [text](std::string_view lower) { return text.size() == lower.size() && iequals_prefix(text, lower); };
+    const auto is = [text](std::string_view lower) {
+        return text.size() == lower.size() && iequals_prefix(text, lower);
+    };
     if (is("active")) return TokenStatus::active;
     if (is("expired")) return TokenStatus::expired;
     if (is("revoked")) return TokenStatus::revoked;
@@ -419,8 +421,8 @@ ALATION_AUTH_DECL ServerError parse_error_body(std::string_view body, std::strin
     const json::object& o = v.get_object();
     ServerError out;
     const json::value* detail = o.if_contains("detail");
-    out.detail = clean_text(detail && detail->is_string() ? view(detail->get_string()) : body, secret,
-                            max_server_detail);
+    out.detail =
+        clean_text(detail && detail->is_string() ? view(detail->get_string()) : body, secret, max_server_detail);
     if (const json::value* code = o.if_contains("code")) {
         if (code->is_string()) out.code = clean_text(view(code->get_string()), secret, max_server_code);
         if (code->is_int64()) out.code = std::to_string(code->get_int64());
@@ -429,8 +431,8 @@ ALATION_AUTH_DECL ServerError parse_error_body(std::string_view body, std::strin
     return out;
 }
 
-ALATION_AUTH_DECL std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
-                                                                        std::chrono::system_clock::time_point now) noexcept {
+ALATION_AUTH_DECL std::optional<std::chrono::seconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now) noexcept {
     using namespace std::chrono;
     // Saturating here keeps "wait very long" meaning that, rather than "no advice".
     constexpr std::int64_t max_delay = 1'000'000'000;

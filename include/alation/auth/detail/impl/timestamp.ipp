@@ -64,7 +64,7 @@ private:
 };
 
 inline constexpr std::string_view short_days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
-inline constexpr std::string_view long_days[] = {"Monday", "Tuesday", "Wednesday", "Thursday",
+inline constexpr std::string_view long_days[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
                                                  "Friday", "Saturday", "Sunday"};
 inline constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -122,12 +122,12 @@ ALATION_AUTH_DECL std::string format_timestamp(UtcTime t) {
     const year_month_day ymd{day_start};
     const hh_mm_ss<microseconds> tod{t - day_start};
     char buf[40];
-    const int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ", static_cast<int>(ymd.year()),
-                                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                                static_cast<int>(tod.hours().count()), static_cast<int>(tod.minutes().count()),
-                                static_cast<int>(tod.seconds().count()),
-                                static_cast<long long>(tod.subseconds().count()));
-    return std::string(buf, static_cast<std::size_t>(n));
+    const int n =
+        std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ", static_cast<int>(ymd.year()),
+                      static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                      static_cast<int>(tod.hours().count()), static_cast<int>(tod.minutes().count()),
+                      static_cast<int>(tod.seconds().count()), static_cast<long long>(tod.subseconds().count()));
+    return {buf, static_cast<std::size_t>(n)};
 }
 
 ALATION_AUTH_DECL std::optional<std::chrono::sys_seconds> parse_http_date(std::string_view text) noexcept {
