@@ -1,0 +1,351 @@
+// Copyright (c) 2026 alation-auth developers. Distributed under the Boost Software License 1.0.
+#ifndef ALATION_AUTH_DETAIL_PROVIDER_IMPL_HPP
+#define ALATION_AUTH_DETAIL_PROVIDER_IMPL_HPP
+
+#include <alation/auth/client.hpp>
+#include <alation/auth/detail/adapted_handler.hpp>
+#include <alation/auth/detail/token_cache.hpp>
+#include <alation/auth/provider_options.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/append.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <unordered_map>
+#include <utility>
+
+namespace alation::auth::detail {
+
+/// The shared state behind a TokenProvider. Everything but the published snapshot and the
+/// refresh token accessor lives on the strand; no lock is held while user code runs.
+class ProviderImpl : public std::enable_shared_from_this<ProviderImpl> {
+public:
+    using TokenPtr = std::shared_ptr<const CachedToken>;
+    using WaitHandler = boost::asio::any_completion_handler<void(error_code, TokenPtr)>;
+
+    ProviderImpl(Client client, RefreshToken refresh_token, bool expiry_known, ProviderOptions options)
+        : client_(std::move(client)),
+          strand_(boost::asio::make_strand(client_.get_executor())),
+          timer_(strand_),
+          options_(std::move(options)),
+          cache_(options_.refresh),
+          random_(std::random_device{}()),
+          refresh_token_(std::move(refresh_token)) {
+        if (expiry_known) cache_.replace_refresh_token(refresh_token_.local_expiry());
+    }
+
+    /// Starts the first mint (and, when renewal is on, learns the refresh token's expiry).
+    void start(bool validate_first) {
+        boost::asio::post(strand_, [self = shared_from_this(), validate_first] {
+            if (validate_first)
+                self->validate_refresh_token();
+            else
+                self->poll();
+        });
+    }
+
+    [[nodiscard]] boost::asio::strand<boost::asio::any_io_executor> get_executor() const { return strand_; }
+
+    [[nodiscard]] TimePoint now() const { return options_.clock ? options_.clock() : SteadyClock::now(); }
+
+    /// The hot path, from any thread: the published token if it may be used at `now`, else
+    /// null. Past the refresh margin it asks the strand, once, to start the background refresh.
+    TokenPtr usable_token(TimePoint now) {
+        TokenPtr token;
+        {
+            std::lock_guard lock(snapshot_mutex_);
+            token = snapshot_;
+        }
+        if (!token || now >= token->usable_until) return nullptr;
+        if (now >= token->refresh_at) nudge();
+        return token;
+    }
+
+    /// Queues a waiter for the next token (or completes it at once if one is usable by the time
+    /// the strand looks). `diag`, when not null, receives the failure's diagnostics.
+    void async_wait(WaitHandler handler, Diagnostics* diag) {
+        const auto id = next_waiter_id_.fetch_add(1, std::memory_order_relaxed);
+        auto slot = boost::asio::get_associated_cancellation_slot(handler);
+        if (slot.is_connected()) slot.template emplace<CancelWaiter>(weak_from_this(), id);
+        boost::asio::post(strand_, [self = shared_from_this(), id, diag, handler = std::move(handler)]() mutable {
+            auto work = boost::asio::prefer(boost::asio::get_associated_executor(handler, self->client_.get_executor()),
+                                            boost::asio::execution::outstanding_work.tracked);
+            self->add_waiter(id, Waiter{std::move(handler), diag, std::move(work)});
+        });
+    }
+
+    /// The server rejected `value`: drop it at once from the published snapshot, then let the
+    /// strand drop it from the cache and mint a replacement.
+    void invalidate(const Secret& value) {
+        {
+            std::lock_guard lock(snapshot_mutex_);
+            if (snapshot_ && snapshot_->token.value == value) snapshot_.reset();
+        }
+        boost::asio::post(strand_, [self = shared_from_this(), value = value] {
+            if (self->stopped_ || !self->cache_.invalidate(value)) return;
+            self->poll();
+            self->emit(ProviderEvent{ProviderEvent::Kind::token_invalidated});
+        });
+    }
+
+    void stop() {
+        boost::asio::post(strand_, [self = shared_from_this()] { self->do_stop(); });
+    }
+
+    [[nodiscard]] RefreshToken refresh_token() const {
+        std::lock_guard lock(refresh_token_mutex_);
+        return refresh_token_;
+    }
+
+    /// Completes `handler` with `args` on its associated executor, never inside the caller.
+    template <class Handler, class... Args>
+    void post_completion(Handler handler, Args... args) {
+        auto executor = boost::asio::get_associated_executor(handler, client_.get_executor());
+        boost::asio::post(std::move(executor), [handler = std::move(handler), args...]() mutable {
+            std::move(handler)(std::move(args)...);
+        });
+    }
+
+private:
+    struct Waiter {
+        WaitHandler handler;
+        Diagnostics* diagnostics;
+        // Keeps the handler's execution context running while the waiter waits.
+        boost::asio::any_completion_executor work;
+    };
+
+    // Installed in a waiter's cancellation slot: any cancellation type ends that waiter alone;
+    // the shared refresh goes on for the others.
+    struct CancelWaiter {
+        CancelWaiter(std::weak_ptr<ProviderImpl> impl, std::uint64_t id) : impl(std::move(impl)), id(id) {}
+        std::weak_ptr<ProviderImpl> impl;
+        std::uint64_t id;
+        void operator()(boost::asio::cancellation_type type) const {
+            if (type == boost::asio::cancellation_type::none) return;
+            if (auto self = impl.lock())
+                boost::asio::post(self->strand_, [self, id = id] { self->cancel_waiter(id); });
+        }
+    };
+
+    void nudge() {
+        if (nudged_.exchange(true, std::memory_order_acq_rel)) return;
+        boost::asio::post(strand_, [self = shared_from_this()] {
+            self->nudged_.store(false, std::memory_order_release);
+            self->poll();
+        });
+    }
+
+    void add_waiter(std::uint64_t id, Waiter waiter) {
+        const auto t = now();
+        if (stopped_) return finish(std::move(waiter), Error::provider_stopped, nullptr);
+        if (cache_.usable(t)) return finish(std::move(waiter), {}, cache_.current());
+        if (cache_.must_fail(t)) return finish(std::move(waiter), cache_.last_error(), nullptr);
+        waiters_.emplace(id, std::move(waiter));
+        poll();
+    }
+
+    void cancel_waiter(std::uint64_t id) {
+        auto it = waiters_.find(id);
+        if (it == waiters_.end()) return;  // already completed
+        auto waiter = std::move(it->second);
+        waiters_.erase(it);
+        finish(std::move(waiter), boost::asio::error::operation_aborted, nullptr);
+    }
+
+    void finish(Waiter waiter, error_code ec, TokenPtr token) {
+        if (ec && waiter.diagnostics && ec != boost::asio::error::operation_aborted)
+            *waiter.diagnostics = cache_.last_diagnostics();
+        // The waiter's cancellation slot is cleared on the handler's own executor, where the
+        // slot may be touched, just before the handler runs. The waiter has long left its
+        // initiating function, so Asio's usual dispatch to the handler's executor applies.
+        auto executor = boost::asio::get_associated_executor(waiter.handler, client_.get_executor());
+        boost::asio::dispatch(std::move(executor), boost::asio::append(adapt_handler(std::move(waiter.handler),
+                                      [work = std::move(waiter.work)](WaitHandler handler, error_code ec, TokenPtr token) {
+                                          auto slot = boost::asio::get_associated_cancellation_slot(handler);
+                                          if (slot.is_connected()) slot.clear();
+                                          std::move(handler)(ec, std::move(token));
+                                      }),
+                                      ec, std::move(token)));
+    }
+
+    void finish_all(error_code ec, const TokenPtr& token) {
+        auto waiters = std::exchange(waiters_, {});
+        for (auto& [id, waiter] : waiters) finish(std::move(waiter), ec, token);
+    }
+
+    void publish(TokenPtr token) {
+        std::lock_guard lock(snapshot_mutex_);
+        snapshot_ = std::move(token);
+    }
+
+    double draw() { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }
+
+    // Starts whatever the cache says is due, then sets the timer for the next decision.
+    void poll() {
+        if (stopped_) return;
+        switch (cache_.poll(now())) {
+        case Work::mint: start_mint(); break;
+        case Work::regenerate: start_regeneration(); break;
+        case Work::none: break;
+        }
+        schedule();
+    }
+
+    void schedule() {
+        const auto wake = cache_.next_wakeup();
+        ++timer_generation_;
+        if (!wake) return (void)timer_.cancel();
+        // The injectable clock decides; the real timer only waits out the same distance.
+        timer_.expires_after(std::max(TimePoint::duration::zero(), *wake - now()));
+        timer_.async_wait([self = shared_from_this(), generation = timer_generation_](error_code ec) {
+            if (!ec && generation == self->timer_generation_) self->poll();
+        });
+    }
+
+    template <class Result, class Start, class Done>
+    void call_server(Start start, Done done) {
+        auto diag = std::make_shared<Diagnostics>();
+        const auto sent_at = now();
+        start(*diag, boost::asio::bind_cancellation_slot(
+                         cancel_.slot(),
+                         boost::asio::bind_executor(strand_, [self = shared_from_this(), diag, sent_at, done](
+                                                                 error_code ec, Result result) mutable {
+                             if (self->stopped_) return;
+                             done(ec, std::move(result), sent_at, *diag);
+                         })));
+    }
+
+    void start_mint() {
+        const auto rt = refresh_token();
+        call_server<AccessToken>(
+            [this, &rt](Diagnostics& diag, auto handler) {
+                client_.create_access_token(rt.value, rt.user_id, diag, std::move(handler));
+            },
+            [this](error_code ec, AccessToken token, TimePoint sent_at, const Diagnostics& diag) {
+                on_minted(ec, std::move(token), sent_at, diag);
+            });
+        emit(ProviderEvent{ProviderEvent::Kind::refresh_started});
+    }
+
+    void on_minted(error_code ec, AccessToken token, TimePoint sent_at, const Diagnostics& diag) {
+        ProviderEvent event{ec ? ProviderEvent::Kind::refresh_failed : ProviderEvent::Kind::refresh_succeeded, ec};
+        if (!ec) {
+            event.expires_at = token.expires_at;
+            cache_.mint_succeeded(std::move(token), sent_at, draw());
+            publish(cache_.current());
+            finish_all({}, cache_.current());
+        } else {
+            event.diagnostics = diag;
+            event.retry_in = cache_.mint_failed(ec, diag, now(), draw());
+            if (!cache_.usable(now())) {
+                publish(nullptr);
+                finish_all(ec, nullptr);
+            }
+        }
+        poll();
+        emit(std::move(event));
+    }
+
+    void validate_refresh_token() {
+        const auto rt = refresh_token();
+        call_server<RefreshToken>(
+            [this, &rt](Diagnostics& diag, auto handler) {
+                client_.validate_refresh_token(rt.value, rt.user_id, diag, std::move(handler));
+            },
+            [this](error_code ec, RefreshToken validated, TimePoint sent_at, const Diagnostics& diag) {
+                if (!ec) {
+                    // The server's record, measured from our clock: when it expires from now.
+                    validated.requested_at = sent_at;
+                    cache_.replace_refresh_token(validated.local_expiry());
+                } else if (ec == Error::invalid_refresh_token || ec == Error::refresh_token_expired_or_revoked) {
+                    cache_.regeneration_failed(ec, diag, now(), draw());
+                }
+                poll();
+            });
+    }
+
+    void start_regeneration() {
+        const auto rt = refresh_token();
+        call_server<RefreshToken>(
+            [this, &rt](Diagnostics& diag, auto handler) {
+                client_.regenerate_refresh_token(rt.value, rt.user_id, diag, std::move(handler));
+            },
+            [this](error_code ec, RefreshToken fresh, TimePoint sent_at, const Diagnostics& diag) {
+                on_regenerated(ec, std::move(fresh), sent_at, diag);
+            });
+    }
+
+    void on_regenerated(error_code ec, RefreshToken fresh, TimePoint sent_at, const Diagnostics& diag) {
+        ProviderEvent event{ec ? ProviderEvent::Kind::refresh_token_regeneration_failed
+                               : ProviderEvent::Kind::refresh_token_regenerated,
+                            ec};
+        if (!ec) {
+            fresh.requested_at = sent_at;
+            event.expires_at = fresh.expires_at;
+            cache_.regeneration_succeeded(fresh.local_expiry());
+            if (options_.token_store) {
+                // The new token is in use either way; a failed save is reported, not fatal.
+                options_.token_store->save(fresh, event.error);
+            }
+            std::lock_guard lock(refresh_token_mutex_);
+            refresh_token_ = std::move(fresh);
+        } else {
+            event.diagnostics = diag;
+            event.retry_in = cache_.regeneration_failed(ec, diag, now(), draw());
+            if (cache_.refresh_token_rejected()) finish_all(ec, nullptr);
+        }
+        poll();
+        emit(std::move(event));
+    }
+
+    void do_stop() {
+        if (stopped_) return;
+        stopped_ = true;
+        ++timer_generation_;
+        timer_.cancel();
+        cancel_.emit(boost::asio::cancellation_type::terminal);
+        publish(nullptr);
+        finish_all(Error::provider_stopped, nullptr);
+    }
+
+    // Called last in each strand handler, with the state settled and no lock held.
+    void emit(ProviderEvent event) const {
+        if (options_.on_event) options_.on_event(event);
+    }
+
+    Client client_;
+    boost::asio::strand<boost::asio::any_io_executor> strand_;
+    boost::asio::steady_timer timer_;
+    std::uint64_t timer_generation_ = 0;
+    boost::asio::cancellation_signal cancel_;
+    ProviderOptions options_;
+    TokenCache cache_;
+    std::unordered_map<std::uint64_t, Waiter> waiters_;
+    bool stopped_ = false;
+    std::mt19937_64 random_;
+
+    mutable std::mutex refresh_token_mutex_;
+    RefreshToken refresh_token_;
+
+    std::mutex snapshot_mutex_;
+    TokenPtr snapshot_;
+    std::atomic<bool> nudged_{false};
+    std::atomic<std::uint64_t> next_waiter_id_{0};
+};
+
+}  // namespace alation::auth::detail
+
+#endif

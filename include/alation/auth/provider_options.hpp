@@ -1,0 +1,76 @@
+// Copyright (c) 2026 alation-auth developers. Distributed under the Boost Software License 1.0.
+#ifndef ALATION_AUTH_PROVIDER_OPTIONS_HPP
+#define ALATION_AUTH_PROVIDER_OPTIONS_HPP
+
+#include <alation/auth/detail/timestamp.hpp>
+#include <alation/auth/error.hpp>
+#include <alation/auth/refresh_policy.hpp>
+#include <alation/auth/token.hpp>
+#include <alation/auth/token_store.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string_view>
+
+namespace alation::auth {
+
+/// Something a TokenProvider did, for logs and metrics. Holds no secret.
+struct ProviderEvent {
+    enum class Kind {
+        refresh_started,
+        refresh_succeeded,
+        refresh_failed,
+        token_invalidated,
+        refresh_token_regenerated,
+        refresh_token_regeneration_failed,
+    };
+    Kind kind;
+    /// For the failures; for refresh_token_regenerated, a failure to save it in the TokenStore.
+    error_code error{};
+    Diagnostics diagnostics{};
+    /// For successes: when the new token expires, on the server's clock.
+    Timestamp expires_at{};
+    /// For failures: how long until the provider tries again.
+    std::chrono::milliseconds retry_in{0};
+};
+
+inline std::string_view to_string(ProviderEvent::Kind kind) noexcept {
+    using Kind = ProviderEvent::Kind;
+    switch (kind) {
+    case Kind::refresh_started: return "refresh_started";
+    case Kind::refresh_succeeded: return "refresh_succeeded";
+    case Kind::refresh_failed: return "refresh_failed";
+    case Kind::token_invalidated: return "token_invalidated";
+    case Kind::refresh_token_regenerated: return "refresh_token_regenerated";
+    case Kind::refresh_token_regeneration_failed: return "refresh_token_regeneration_failed";
+    }
+    return "unknown";
+}
+
+inline std::ostream& operator<<(std::ostream& os, const ProviderEvent& e) {
+    os << to_string(e.kind);
+    if (e.error) os << ": " << e.error.message();
+    if (const auto diag = e.diagnostics.to_string(); !diag.empty()) os << " (" << diag << ")";
+    if (e.expires_at != Timestamp{}) os << ", expires at " << detail::format_timestamp(e.expires_at);
+    if (e.retry_in.count() != 0) os << ", retry in " << e.retry_in.count() << " ms";
+    return os;
+}
+
+/// How a TokenProvider behaves. The defaults suit a service.
+struct ProviderOptions {
+    RefreshPolicy refresh;
+    /// Where a regenerated refresh token is saved (see RefreshPolicy::regenerate_refresh_token).
+    /// Also read when the provider starts: a stored token for the same user that expires later
+    /// than the one given to the constructor is used instead.
+    std::shared_ptr<TokenStore> token_store;
+    /// Called on the provider's strand after each event; must not block for long or throw.
+    std::function<void(const ProviderEvent&)> on_event;
+    /// The local clock; injectable so that tests drive hours of token lifetime without sleeping.
+    std::function<SteadyClock::time_point()> clock;
+};
+
+}  // namespace alation::auth
+
+#endif

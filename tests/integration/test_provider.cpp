@@ -1,0 +1,577 @@
+// TokenProvider against the fake Alation over loopback: real sockets, short token lifetimes,
+// and a manual clock where a test needs to stand at an exact instant.
+#include <alation/auth.hpp>
+#include <alation/auth/testing/fake_alation.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include "catch.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using namespace alation::auth;
+using namespace std::chrono_literals;
+using testing::FakeAlation;
+using testing::FakeAlationOptions;
+using testing::Fault;
+
+namespace {
+
+constexpr std::string_view mint_path = "/integration/v1/createAPIAccessToken/";
+constexpr std::string_view protected_path = "/integration/v2/table/";
+
+/// A clock the test moves by hand; the provider reads it through ProviderOptions::clock.
+struct ManualClock {
+    std::shared_ptr<std::atomic<SteadyClock::time_point>> now =
+        std::make_shared<std::atomic<SteadyClock::time_point>>(SteadyClock::time_point{} + 1000h);
+    void advance(SteadyClock::duration d) const { now->store(now->load() + d); }
+    std::function<SteadyClock::time_point()> function() const {
+        return [now = now] { return now->load(); };
+    }
+};
+
+/// The fake Alation with one user and a refresh token, and a client for it.
+struct Alation {
+    explicit Alation(asio::io_context& io, FakeAlationOptions options = {})
+        : fake(io.get_executor(), std::move(options)), client(io.get_executor(), fake.base_url(), client_options()) {
+        user_id = fake.add_user("svc", "svc-password");
+        refresh_token = fake.issue_refresh_token(user_id, "service");
+    }
+    static ClientOptions client_options() {
+        ClientOptions o;
+        o.retry = RetryPolicy::none();  // the provider's own backoff is under test
+        return o;
+    }
+    FakeAlation fake;
+    Client client;
+    std::int64_t user_id = 0;
+    RefreshToken refresh_token;
+};
+
+/// Runs `coroutine` on `io` until it finishes (the fake server would keep io.run() going
+/// forever); an exception inside it fails the test.
+template <class Awaitable>
+void run(asio::io_context& io, Awaitable coroutine) {
+    std::exception_ptr failure;
+    bool finished = false;
+    asio::co_spawn(io, std::move(coroutine), [&](std::exception_ptr e) {
+        failure = e;
+        finished = true;
+        io.stop();
+    });
+    io.run();
+    io.restart();
+    REQUIRE(finished);
+    if (failure) std::rethrow_exception(failure);
+}
+
+/// Runs `io` until `done()` holds, for tests driven by plain callbacks.
+template <class Predicate>
+void run_until(asio::io_context& io, Predicate done, SteadyClock::duration limit = 10s) {
+    const auto deadline = SteadyClock::now() + limit;
+    while (!done() && SteadyClock::now() < deadline) io.run_one_for(10ms);
+    io.restart();
+    REQUIRE(done());
+}
+
+asio::awaitable<void> sleep_for(SteadyClock::duration d) {
+    asio::steady_timer t(co_await asio::this_coro::executor, d);
+    co_await t.async_wait(asio::use_awaitable);
+}
+
+/// Runs `tasks` concurrently on this (single-threaded) executor and returns when all have
+/// finished, rethrowing the first failure.
+asio::awaitable<void> all_of(std::vector<asio::awaitable<void>> tasks) {
+    auto ex = co_await asio::this_coro::executor;
+    auto remaining = std::make_shared<std::size_t>(tasks.size());
+    auto failure = std::make_shared<std::exception_ptr>();
+    for (auto& task : tasks)
+        asio::co_spawn(ex, std::move(task), [remaining, failure](std::exception_ptr e) {
+            if (e && !*failure) *failure = e;
+            --*remaining;
+        });
+    while (*remaining != 0) co_await sleep_for(1ms);
+    if (*failure) std::rethrow_exception(*failure);
+}
+
+http::request<http::empty_body> protected_request() {
+    http::request<http::empty_body> req{http::verb::get, std::string(protected_path), 11};
+    req.set(http::field::host, "127.0.0.1");
+    return req;
+}
+
+/// Sends authorized GETs to the protected endpoint on one keep-alive connection.
+struct ProtectedConnection {
+    beast::tcp_stream stream;
+    beast::flat_buffer buffer;
+
+    static asio::awaitable<std::unique_ptr<ProtectedConnection>> open(unsigned short port) {
+        auto conn = std::make_unique<ProtectedConnection>(
+            ProtectedConnection{beast::tcp_stream(co_await asio::this_coro::executor), {}});
+        co_await conn->stream.async_connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                                            asio::use_awaitable);
+        co_return conn;
+    }
+
+    asio::awaitable<http::status> get(TokenProvider& provider) {
+        auto req = protected_request();
+        http::response<http::string_body> res;
+        co_await provider.send(stream, req, buffer, res);
+        co_return res.result();
+    }
+};
+
+std::string everything_printed(const std::vector<ProviderEvent>& events) {
+    std::ostringstream os;
+    for (const auto& e : events) os << e << '\n';
+    return os.str();
+}
+
+}  // namespace
+
+TEST_CASE("provider: mints once and serves the cached token") {
+    asio::io_context io;
+    Alation alation(io);
+    TokenProvider provider(alation.client, alation.refresh_token);
+    run(io, [&]() -> asio::awaitable<void> {
+        const AccessToken first = co_await provider.token();
+        const AccessToken second = co_await provider.token();
+        CHECK(first.value == second.value);
+        CHECK(first.user_id == alation.user_id);
+        CHECK(first.status == TokenStatus::active);
+
+        auto req = protected_request();
+        CHECK(provider.try_authorize(req));
+        CHECK(req["TOKEN"] == first.value.reveal());
+
+        auto req2 = protected_request();
+        co_await provider.authorize(req2);
+        CHECK(req2["TOKEN"] == first.value.reveal());
+    }());
+    CHECK(alation.fake.access_tokens_minted() == 1);
+}
+
+TEST_CASE("provider: completion tokens other than the default") {
+    asio::io_context io;
+    Alation alation(io);
+    TokenProvider provider(alation.client, alation.refresh_token);
+
+    error_code callback_ec = Error::timeout;
+    std::string callback_value;
+    provider.token([&](error_code ec, AccessToken t) {
+        callback_ec = ec;
+        callback_value = std::string(t.value.reveal());
+    });
+    run_until(io, [&] { return !callback_value.empty(); });
+    CHECK_FALSE(callback_ec);
+    CHECK_FALSE(callback_value.empty());
+
+    run(io, [&]() -> asio::awaitable<void> {
+        auto [ec, token] = co_await provider.token(asio::as_tuple(asio::use_awaitable));
+        CHECK_FALSE(ec);
+        CHECK(token.value.reveal() == callback_value);
+        auto req = protected_request();
+        auto [aec] = co_await provider.authorize(req, asio::as_tuple(asio::deferred));
+        CHECK_FALSE(aec);
+        CHECK(req["TOKEN"] == callback_value);
+    }());
+
+    std::thread runner([&] {
+        auto work = asio::make_work_guard(io);
+        io.run_for(5s);
+    });
+    auto future = provider.token(asio::use_future);
+    CHECK(future.get().value.reveal() == callback_value);
+    io.stop();
+    runner.join();
+}
+
+TEST_CASE("provider: a service loop over many token lifetimes never sends an expired token or waits") {
+    asio::io_context io;
+    FakeAlationOptions options;
+    options.access_token_lifetime = 2s;
+    options.server_clock_offset = -3h;  // the server's clock is behind ours: expiry must not care
+    Alation alation(io, options);
+    std::vector<ProviderEvent> events;
+    ProviderOptions provider_options;
+    provider_options.on_event = [&](const ProviderEvent& e) { events.push_back(e); };
+    TokenProvider provider(alation.client, alation.refresh_token, provider_options);
+
+    int requests = 0;
+    int waited = 0;
+    run(io, [&]() -> asio::awaitable<void> {
+        co_await provider.token();  // the first token is the only one anybody waits for
+        const auto deadline = SteadyClock::now() + 7s;  // three and a half lifetimes
+        auto worker = [&]() -> asio::awaitable<void> {
+            auto conn = co_await ProtectedConnection::open(alation.fake.port());
+            while (SteadyClock::now() < deadline) {
+                auto probe = protected_request();
+                if (!provider.try_authorize(probe)) ++waited;
+                // Never co_await inside a Catch macro: GCC evaluates the operand more than once.
+                const auto status = co_await conn->get(provider);
+                CHECK(status == http::status::ok);
+                ++requests;
+                co_await sleep_for(5ms);
+            }
+        };
+        std::vector<asio::awaitable<void>> workers;
+        for (int i = 0; i < 4; ++i) workers.push_back(worker());
+        co_await all_of(std::move(workers));
+    }());
+
+    CHECK(requests > 400);
+    CHECK(waited == 0);
+    CHECK(alation.fake.protected_rejected() == 0);
+    CHECK(alation.fake.protected_accepted() == static_cast<std::size_t>(requests));
+    // One mint per half lifetime or so (margin capped at half of 2 s, less jitter), never a burst.
+    CHECK(alation.fake.access_tokens_minted() >= 6);
+    CHECK(alation.fake.access_tokens_minted() <= 10);
+    CHECK(std::count_if(events.begin(), events.end(), [](const ProviderEvent& e) {
+              return e.kind == ProviderEvent::Kind::refresh_succeeded;
+          }) == static_cast<long>(alation.fake.access_tokens_minted()));
+}
+
+TEST_CASE("provider: 10,000 concurrent callers at expiry cause exactly one mint") {
+    asio::io_context io;
+    Alation alation(io);
+    ManualClock clock;
+    ProviderOptions options;
+    options.clock = clock.function();
+    TokenProvider provider(alation.client, alation.refresh_token, options);
+
+    std::string first;
+    run(io, [&]() -> asio::awaitable<void> { first = (co_await provider.token()).value.reveal(); }());
+    REQUIRE(alation.fake.access_tokens_minted() == 1);
+
+    clock.advance(24h);  // the token has expired on the local clock
+    auto probe = protected_request();
+    CHECK_FALSE(provider.try_authorize(probe));
+
+    constexpr int callers = 10'000;
+    std::vector<std::string> values(callers);
+    int completed = 0;
+    for (int i = 0; i < callers; ++i) {
+        asio::co_spawn(
+            io,
+            [&, i]() -> asio::awaitable<void> {
+                values[i] = (co_await provider.token()).value.reveal();
+                ++completed;
+            },
+            asio::detached);
+    }
+    run_until(io, [&] { return completed == callers; });
+    CHECK(alation.fake.access_tokens_minted() == 2);
+    CHECK(alation.fake.request_count(mint_path) == 2);
+    CHECK(values.front() != first);
+    CHECK(std::all_of(values.begin(), values.end(), [&](const std::string& v) { return v == values.front(); }));
+}
+
+TEST_CASE("provider: a failed background refresh leaves callers unaffected and is retried") {
+    asio::io_context io;
+    Alation alation(io);
+    ManualClock clock;
+    std::vector<ProviderEvent> events;
+    ProviderOptions options;
+    options.clock = clock.function();
+    options.on_event = [&](const ProviderEvent& e) { events.push_back(e); };
+    options.refresh.initial_backoff = 10s;
+    options.refresh.max_backoff = 10s;
+    TokenProvider provider(alation.client, alation.refresh_token, options);
+
+    std::string current;
+    run(io, [&]() -> asio::awaitable<void> { current = (co_await provider.token()).value.reveal(); }());
+
+    Fault unavailable;
+    unavailable.status = 503;
+    unavailable.retry_after = "7";
+    alation.fake.inject(std::string(mint_path), unavailable, 3);
+    clock.advance(22h);  // past the refresh margin (2.4 h of 24 h), well before expiry
+    run(io, [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < 50; ++i) {
+            auto req = protected_request();
+            co_await provider.authorize(req);
+            CHECK(req["TOKEN"] == current);
+        }
+    }());
+    CHECK(alation.fake.request_count(mint_path) == 2);  // the first mint, one failed refresh
+    REQUIRE(!events.empty());
+    const auto failed = std::find_if(events.begin(), events.end(), [](const ProviderEvent& e) {
+        return e.kind == ProviderEvent::Kind::refresh_failed;
+    });
+    REQUIRE(failed != events.end());
+    CHECK(failed->error == Error::server_error);
+    CHECK(failed->diagnostics.http_status() == 503);
+    CHECK(failed->retry_in >= 7s);  // Retry-After, or the longer backoff
+
+    // Within the backoff nothing is retried; after it, the next request triggers the retry.
+    auto probe = protected_request();
+    CHECK(provider.try_authorize(probe));
+    io.poll();
+    CHECK(alation.fake.request_count(mint_path) == 2);
+    alation.fake.clear_faults();
+    clock.advance(11s);
+    CHECK(provider.try_authorize(probe));
+    run(io, [&]() -> asio::awaitable<void> {
+        while (alation.fake.access_tokens_minted() < 2) co_await sleep_for(5ms);
+        auto req = protected_request();
+        co_await provider.authorize(req);
+        CHECK(req["TOKEN"] != current);
+    }());
+}
+
+TEST_CASE("provider: with no valid token left, a failure reaches the waiters with diagnostics") {
+    asio::io_context io;
+    Alation alation(io);
+    Fault html;
+    html.status = 502;
+    html.html = true;
+    alation.fake.inject(std::string(mint_path), html);
+    TokenProvider provider(alation.client, alation.refresh_token);
+    run(io, [&]() -> asio::awaitable<void> {
+        try {
+            co_await provider.token();
+            FAIL("expected an error");
+        } catch (const ErrorWithDiagnostics& e) {
+            CHECK(e.code() == Error::server_error);
+            CHECK(e.diagnostics().http_status() == 502);
+        }
+    }());
+}
+
+TEST_CASE("provider: a burst of 401s from requests in flight mints one new token") {
+    asio::io_context io;
+    Alation alation(io);
+    TokenProvider provider(alation.client, alation.refresh_token);
+    std::string first;
+    run(io, [&]() -> asio::awaitable<void> { first = (co_await provider.token()).value.reveal(); }());
+    alation.fake.revoke_access_token(Secret(first));  // the server now rejects it
+
+    constexpr int requests = 50;
+    int ok = 0;
+    run(io, [&]() -> asio::awaitable<void> {
+        // Open every connection first, so that all requests carry the revoked token.
+        std::vector<std::unique_ptr<ProtectedConnection>> conns;
+        for (int i = 0; i < requests; ++i) conns.push_back(co_await ProtectedConnection::open(alation.fake.port()));
+        std::vector<asio::awaitable<void>> sends;
+        for (auto& c : conns)
+            // No captures: a lambda coroutine's captures die with the lambda; parameters live in the frame.
+            sends.push_back([](ProtectedConnection& conn, TokenProvider& p, int& accepted) -> asio::awaitable<void> {
+                const auto status = co_await conn.get(p);
+                accepted += status == http::status::ok;
+            }(*c, provider, ok));
+        co_await all_of(std::move(sends));
+    }());
+    CHECK(ok == requests);
+    // Every request that went out with the revoked token was rejected once, retried with the
+    // new one and accepted; the whole burst cost one mint.
+    CHECK(alation.fake.protected_rejected() >= 1);
+    CHECK(alation.fake.protected_accepted() == requests);
+    CHECK(alation.fake.access_tokens_minted() == 2);
+}
+
+TEST_CASE("provider: invalidate ignores a report about a token that is no longer current") {
+    asio::io_context io;
+    Alation alation(io);
+    TokenProvider provider(alation.client, alation.refresh_token);
+    run(io, [&]() -> asio::awaitable<void> {
+        const auto a = co_await provider.token();
+        provider.invalidate(a.value);
+        const auto b = co_await provider.token();
+        CHECK_FALSE(a.value == b.value);
+        provider.invalidate(a.value);  // stale
+        provider.invalidate(Secret("never-issued"));
+        const auto c = co_await provider.token();
+        CHECK(c.value == b.value);
+    }());
+    CHECK(alation.fake.access_tokens_minted() == 2);
+}
+
+TEST_CASE("provider: a revoked refresh token is a clear error, not a retry loop") {
+    asio::io_context io;
+    Alation alation(io);
+    alation.fake.revoke_refresh_token(alation.refresh_token.value);
+    ProviderOptions options;
+    options.refresh.initial_backoff = 1ms;
+    TokenProvider provider(alation.client, alation.refresh_token, options);
+    run(io, [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < 3; ++i) {
+            Diagnostics diag;
+            auto [ec, token] = co_await provider.token(diag, asio::as_tuple(asio::use_awaitable));
+            CHECK(ec == Error::refresh_token_expired_or_revoked);
+            CHECK(diag.http_status() == 401);
+            CHECK(diag.server_detail() == "Refresh token provided is expired or revoked.");
+            co_await sleep_for(20ms);
+        }
+    }());
+    CHECK(alation.fake.request_count(mint_path) == 1);
+}
+
+TEST_CASE("provider: cancelling one waiter leaves the shared refresh to the others") {
+    asio::io_context io;
+    Alation alation(io);
+    Fault slow;  // the normal answer, 300 ms late
+    slow.kind = Fault::Kind::close_after_response;
+    slow.delay = 300ms;
+    alation.fake.inject(std::string(mint_path), slow);
+    TokenProvider provider(alation.client, alation.refresh_token);
+
+    asio::cancellation_signal cancel;
+    error_code cancelled_ec, other_ec = Error::timeout;
+    provider.token(asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, AccessToken) { cancelled_ec = ec; }));
+    provider.token([&](error_code ec, AccessToken) { other_ec = ec; });
+    asio::steady_timer t(io, 50ms);
+    t.async_wait([&](error_code) { cancel.emit(asio::cancellation_type::terminal); });
+    run_until(io, [&] { return cancelled_ec && other_ec != Error::timeout; });
+    CHECK(cancelled_ec == asio::error::operation_aborted);
+    CHECK_FALSE(other_ec);
+    CHECK(alation.fake.access_tokens_minted() == 1);
+}
+
+TEST_CASE("provider: stop() and destruction complete every waiter and leave nothing running") {
+    asio::io_context io;
+    Alation alation(io);
+    Fault silent;
+    silent.kind = Fault::Kind::never_answer;
+    alation.fake.inject(std::string(mint_path), silent);
+    int stopped = 0;
+    {
+        TokenProvider provider(alation.client, alation.refresh_token);
+        for (int i = 0; i < 3; ++i)
+            provider.token([&](error_code ec, AccessToken) { stopped += ec == Error::provider_stopped; });
+        asio::steady_timer t(io, 50ms);
+        t.async_wait([&](error_code) { provider.stop(); });
+        run_until(io, [&] { return stopped == 3; });
+        error_code after;
+        provider.token([&](error_code ec, AccessToken) { after = ec; });
+        run_until(io, [&] { return bool(after); });
+        CHECK(after == Error::provider_stopped);
+    }
+    {
+        alation.fake.inject(std::string(mint_path), silent);
+        auto provider = std::make_unique<TokenProvider>(alation.client, alation.refresh_token);
+        provider->token([&](error_code ec, AccessToken) { stopped += ec == Error::provider_stopped; });
+        io.poll();
+        provider.reset();
+    }
+    alation.fake.stop();
+    io.run_for(5s);
+    CHECK(stopped == 4);
+    CHECK(io.stopped());  // nothing left running: run() returned for lack of work
+}
+
+TEST_CASE("provider: regenerates the refresh token before it expires and stores it") {
+    asio::io_context io;
+    FakeAlationOptions fake_options;
+    fake_options.refresh_token_lifetime = 3s;
+    Alation alation(io, fake_options);
+    const auto dir = std::filesystem::temp_directory_path() / ("alation-auth-provider-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    auto store = std::make_shared<FileTokenStore>(dir / "token.json");
+
+    std::vector<ProviderEvent> events;
+    ProviderOptions options;
+    options.token_store = store;
+    options.refresh.regenerate_refresh_token = true;
+    options.refresh.regenerate_window = 2s;
+    options.on_event = [&](const ProviderEvent& e) { events.push_back(e); };
+    const auto original = alation.refresh_token;
+    TokenProvider provider(alation.client, original, options);
+    run(io, [&]() -> asio::awaitable<void> {
+        co_await provider.token();
+        for (int i = 0; i < 300 && alation.fake.refresh_tokens_created() == 0; ++i) co_await sleep_for(10ms);
+        provider.stop();
+    }());
+    REQUIRE(alation.fake.refresh_tokens_created() == 1);
+    const auto regenerated = provider.refresh_token();
+    CHECK_FALSE(regenerated.value == original.value);
+
+    error_code ec;
+    const auto stored = store->load(ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(stored);
+    CHECK(stored->value == regenerated.value);
+
+    // The old refresh token stopped working; the new one mints.
+    run(io, [&]() -> asio::awaitable<void> {
+        auto [old_ec, t1] = co_await alation.client.create_access_token(original, asio::as_tuple(asio::use_awaitable));
+        CHECK(old_ec == Error::refresh_token_expired_or_revoked);
+        auto [new_ec, t2] = co_await alation.client.create_access_token(regenerated, asio::as_tuple(asio::use_awaitable));
+        CHECK_FALSE(new_ec);
+    }());
+    CHECK(std::any_of(events.begin(), events.end(), [](const ProviderEvent& e) {
+        return e.kind == ProviderEvent::Kind::refresh_token_regenerated && !e.error;
+    }));
+
+    // A restart picks up the stored token.
+    ProviderOptions restart_options;
+    restart_options.token_store = store;
+    TokenProvider restarted(alation.client, original, restart_options);
+    CHECK(restarted.refresh_token().value == regenerated.value);
+
+    // No event, and nothing it printed, carries a secret.
+    const auto printed = everything_printed(events);
+    CHECK(printed.find(original.value.reveal()) == std::string::npos);
+    CHECK(printed.find(regenerated.value.reveal()) == std::string::npos);
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("provider: one provider shared by four threads") {
+    asio::io_context io;
+    FakeAlationOptions fake_options;
+    fake_options.access_token_lifetime = 1500ms;
+    Alation alation(io, fake_options);
+    TokenProvider provider(alation.client, alation.refresh_token);
+
+    constexpr int workers = 16;
+    std::atomic<int> authorized{0}, failures{0}, remaining{workers};
+    const auto deadline = SteadyClock::now() + 3s;
+    auto worker = [&](int n) -> asio::awaitable<void> {
+        auto conn = co_await ProtectedConnection::open(alation.fake.port());
+        while (SteadyClock::now() < deadline) {
+            auto req = protected_request();
+            if (n % 2 == 0 && provider.try_authorize(req)) ++authorized;
+            auto [ec] = co_await provider.authorize(req, asio::as_tuple(asio::use_awaitable));
+            if (ec) ++failures;
+            const auto status = co_await conn->get(provider);
+            if (status != http::status::ok) ++failures;
+            if (n == 0) provider.invalidate(Secret("a-stale-report"));
+            const auto t = co_await provider.token();
+            if (t.value.empty()) ++failures;
+        }
+    };
+    for (int i = 0; i < workers; ++i)
+        asio::co_spawn(io, worker(i), [&](std::exception_ptr e) {
+            if (e) ++failures;
+            if (--remaining == 0) io.stop();
+        });
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i) threads.emplace_back([&] { io.run(); });
+    for (auto& t : threads) t.join();
+    CHECK(failures == 0);
+    CHECK(authorized > 0);
+    CHECK(alation.fake.protected_rejected() == 0);
+    CHECK(alation.fake.access_tokens_minted() >= 3);
+    CHECK(alation.fake.access_tokens_minted() <= 6);
+}
