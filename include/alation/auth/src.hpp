@@ -12,6 +12,7 @@
 #include <alation/auth/detail/impl/client_impl.ipp>
 #include <alation/auth/detail/impl/protocol.ipp>
 #include <alation/auth/detail/impl/timestamp.ipp>
+#include <alation/auth/detail/impl/url.ipp>
 #include <alation/auth/impl/token_store.ipp>
 #include <alation/auth/testing/impl/fake_alation.ipp>
 

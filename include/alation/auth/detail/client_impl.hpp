@@ -1,0 +1,137 @@
+// Copyright (c) 2026 alation-auth developers. Distributed under the Boost Software License 1.0.
+#ifndef ALATION_AUTH_DETAIL_CLIENT_IMPL_HPP
+#define ALATION_AUTH_DETAIL_CLIENT_IMPL_HPP
+
+#include <alation/auth/client_options.hpp>
+#include <alation/auth/detail/adapted_handler.hpp>
+#include <alation/auth/detail/config.hpp>
+#include <alation/auth/detail/protocol.hpp>
+#include <alation/auth/detail/url.hpp>
+#include <alation/auth/error.hpp>
+#include <alation/auth/secret.hpp>
+#include <alation/auth/token.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace alation::auth::detail {
+
+/// The body of a 2xx response, and when the request that produced it was sent.
+struct RawResponse {
+    Secret body;
+    SteadyClock::time_point requested_at{};
+};
+
+using ExchangeHandler = boost::asio::any_completion_handler<void(error_code, RawResponse)>;
+
+class Connection;
+
+/// The transport behind Client: URL, TLS context, a pool of kept-alive connections, and the
+/// request/retry loop. Non-template, so that it is compiled once.
+class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
+public:
+    using executor_type = boost::asio::any_io_executor;
+
+    /// Throws ErrorWithDiagnostics: invalid_url or insecure_url for the URL, or the TLS library's
+    /// error when ca_file or ca_dir cannot be loaded.
+    ALATION_AUTH_DECL static std::shared_ptr<ClientImpl> create(executor_type executor, std::string_view base_url,
+                                                                ClientOptions options);
+    ALATION_AUTH_DECL ~ClientImpl();
+    ClientImpl(const ClientImpl&) = delete;
+    ClientImpl& operator=(const ClientImpl&) = delete;
+
+    [[nodiscard]] executor_type get_executor() const noexcept { return executor_; }
+    [[nodiscard]] const ClientOptions& options() const noexcept { return options_; }
+    [[nodiscard]] const BaseUrl& base_url() const noexcept { return url_; }
+
+    ALATION_AUTH_DECL void close_idle_connections();
+
+    /// Sends `body` to `endpoint`, with retries, and completes with the 2xx body; any other
+    /// outcome is an error described in `diag`, which must outlive the operation. Completes on
+    /// the handler's associated executor (default: the client's), never inside this call.
+    /// Per-operation cancellation of any type ends it with operation_aborted.
+    ALATION_AUTH_DECL void async_exchange(Endpoint endpoint, RequestBody body, Diagnostics& diag,
+                                          ExchangeHandler handler);
+
+private:
+    // The request/retry coroutine (client_impl.ipp).
+    friend class Exchange;
+
+    ALATION_AUTH_DECL std::unique_ptr<Connection> take_idle_connection();
+    ALATION_AUTH_DECL void return_connection(std::unique_ptr<Connection> connection);
+    ALATION_AUTH_DECL std::unique_ptr<Connection> new_connection();
+    // A uniform draw in [0, 1) for the backoff's jitter.
+    ALATION_AUTH_DECL double random_draw();
+
+    ALATION_AUTH_DECL ClientImpl(executor_type executor, BaseUrl url, ClientOptions options);
+
+    executor_type executor_;
+    BaseUrl url_;
+    ClientOptions options_;
+    // The context TLS connections use: options_.ssl_context, or one of our own. Null for http.
+    std::shared_ptr<boost::asio::ssl::context> ssl_context_;
+
+    std::mutex pool_mutex_;
+    std::vector<std::unique_ptr<Connection>> idle_;
+
+    std::mutex random_mutex_;
+    std::mt19937_64 random_;
+};
+
+/// Turns the raw 2xx body into `Result` and completes the caller's handler with it.
+template <class Result>
+struct ParseResult {
+    // The caller's Diagnostics, or this one when it gave none; heap-allocated so the address the
+    // exchange writes to stays put while the handler moves.
+    std::unique_ptr<Diagnostics> owned;
+    Diagnostics* diag;
+    Endpoint endpoint;
+
+    template <class Handler>
+    void operator()(Handler&& handler, error_code ec, RawResponse response) {
+        Result result{};
+        if (!ec) {
+            ec = parse_result(endpoint, response.body.reveal(), result, *diag);
+            if constexpr (std::is_base_of_v<TokenTimes, Result>) result.requested_at = response.requested_at;
+        }
+        // On error the caller gets an empty Result, never a half-parsed one.
+        if (ec) result = Result{};
+        response.body.clear();
+        std::forward<Handler>(handler)(ec, std::move(result));
+    }
+};
+
+/// The initiation behind every Client call: `(handler, Diagnostics* or null, endpoint, body)`.
+template <class Result>
+struct CallInitiation {
+    std::shared_ptr<ClientImpl> impl;
+
+    using executor_type = boost::asio::any_io_executor;
+    [[nodiscard]] executor_type get_executor() const noexcept { return impl->get_executor(); }
+
+    template <class Handler>
+    void operator()(Handler&& handler, Diagnostics* diag, Endpoint endpoint, RequestBody body) const {
+        std::unique_ptr<Diagnostics> owned = diag ? nullptr : std::make_unique<Diagnostics>();
+        Diagnostics* target = diag ? diag : owned.get();
+        impl->async_exchange(endpoint, std::move(body), *target,
+                             adapt_handler(std::forward<Handler>(handler),
+                                           ParseResult<Result>{std::move(owned), target, endpoint}));
+    }
+};
+
+}  // namespace alation::auth::detail
+
+#ifndef ALATION_AUTH_SEPARATE_COMPILATION
+#include <alation/auth/detail/impl/client_impl.ipp>
+#endif
+
+#endif

@@ -1,0 +1,472 @@
+// Copyright (c) 2026 alation-auth developers. Distributed under the Boost Software License 1.0.
+// The Client against the fake Alation: every call, every completion style, HTTP and TLS, the
+// connection pool, concurrency and per-operation cancellation.
+#include "client_test_support.hpp"
+
+#include <catch.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <future>
+#include <optional>
+#include <thread>
+#include <vector>
+
+using namespace alation::auth;
+using namespace alation::auth::test;
+using asio::awaitable;
+using asio::use_awaitable;
+
+namespace {
+
+// Every call of the Client, awaited with the default completion token; checks what comes back.
+awaitable<void> exercise_every_call(Client& client, Fixture& f) {
+    const auto before = SteadyClock::now();
+    RefreshToken refresh = co_await client.create_refresh_token(f.credentials());
+    CHECK(refresh.user_id == f.user_id);
+    CHECK(refresh.name == "etl");
+    CHECK(refresh.status == TokenStatus::active);
+    CHECK(refresh.value.size() == 80);
+    CHECK(refresh.lifetime() == std::chrono::hours(24 * 60));
+    CHECK(refresh.requested_at >= before);
+    CHECK(refresh.requested_at <= SteadyClock::now());
+    CHECK(f.fake.refresh_tokens_created() == 1);
+
+    AccessToken access = co_await client.create_access_token(refresh);
+    CHECK(access.user_id == f.user_id);
+    CHECK(access.status == TokenStatus::active);
+    CHECK(access.value.size() == 48);
+    CHECK(access.lifetime() == std::chrono::hours(24));
+    CHECK(access.requested_at >= refresh.requested_at);
+    CHECK(f.fake.access_tokens_minted() == 1);
+
+    RefreshToken validated = co_await client.validate_refresh_token(refresh);
+    CHECK(validated.value == refresh.value);
+    CHECK(validated.last_used_at.has_value());  // createAPIAccessToken used it
+
+    AccessToken access_validated = co_await client.validate_access_token(access);
+    CHECK(access_validated.value == access.value);
+    CHECK(access_validated.expires_at == access.expires_at);
+
+    RevokeResult revoked = co_await client.revoke_access_tokens(refresh);
+    CHECK(revoked.detail.find("Revoked active access tokens for refresh token: 'etl'") == 0);
+
+    RefreshToken regenerated = co_await client.regenerate_refresh_token(refresh);
+    CHECK(regenerated.value != refresh.value);
+    CHECK(regenerated.user_id == f.user_id);
+
+    // The old refresh token stopped working; the new one mints.
+    Diagnostics diag;
+    auto [ec, none] = co_await client.create_access_token(refresh, diag, asio::as_tuple(use_awaitable));
+    CHECK(ec == Error::refresh_token_expired_or_revoked);
+    CHECK(none.value.empty());
+    CHECK(diag.http_status() == 401);
+    AccessToken fresh = co_await client.create_access_token(regenerated.value, regenerated.user_id);
+    CHECK(fresh.value.size() == 48);
+}
+
+}  // namespace
+
+TEST_CASE("every call over HTTP, awaited with the default token") {
+    Fixture f;
+    Client client = f.client();
+    run(f.io, [&]() -> awaitable<void> { co_await exercise_every_call(client, f); });
+    CHECK(f.fake.connections_accepted() == 1);
+}
+
+TEST_CASE("every call over TLS, trusting the fake's CA through ca_file") {
+    Fixture f(FakeAlationOptions{.tls = true});
+    REQUIRE(f.fake.base_url().rfind("https://localhost:", 0) == 0);
+    Client client = f.client(f.tls_options());
+    run(f.io, [&]() -> awaitable<void> { co_await exercise_every_call(client, f); });
+    CHECK(f.fake.connections_accepted() == 1);
+}
+
+TEST_CASE("every call over TLS, with the caller's ssl_context") {
+    Fixture f(FakeAlationOptions{.tls = true});
+    ClientOptions options = fast_options();
+    options.ssl_context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    options.ssl_context->add_certificate_authority(asio::buffer(f.fake.ca_certificate_pem()));
+    Client client = f.client(options);
+    run(f.io, [&]() -> awaitable<void> { co_await exercise_every_call(client, f); });
+}
+
+TEST_CASE("TLS to an IP address verifies the certificate's IP SAN") {
+    Fixture f(FakeAlationOptions{.tls = true});
+    Client client(f.io.get_executor(), "https://127.0.0.1:" + std::to_string(f.fake.port()), f.tls_options());
+    run(f.io, [&]() -> awaitable<void> {
+        AccessToken t = co_await client.create_access_token(f.refresh_token());
+        CHECK(t.user_id == f.user_id);
+    });
+}
+
+TEST_CASE("the default token throws ErrorWithDiagnostics: wrong password") {
+    Fixture f;
+    Client client = f.client();
+    run(f.io, [&]() -> awaitable<void> {
+        try {
+            co_await client.create_refresh_token(f.credentials("wrong-password"));
+            FAIL("no exception");
+        } catch (const ErrorWithDiagnostics& e) {
+            CHECK(e.code() == Error::invalid_credentials);
+            CHECK(e.diagnostics().http_status() == 401);
+            CHECK(e.diagnostics().server_detail() == "Invalid username or password.");
+            CHECK(e.diagnostics().server_code() == "401000");
+        }
+    });
+    // 401 is never retried.
+    CHECK(f.fake.request_count(create_refresh_path()) == 1);
+}
+
+TEST_CASE("callbacks: completion on the io_context, never inside the initiating call") {
+    Fixture f;
+    Client client = f.client();
+    RefreshToken refresh = f.refresh_token();
+    std::optional<AccessToken> got;
+    error_code got_ec = Error::timeout;
+    client.create_access_token(refresh, [&](error_code ec, AccessToken t) {
+        got_ec = ec;
+        got = std::move(t);
+    });
+    CHECK(!got);  // not inline
+    Diagnostics diag;
+    std::optional<error_code> bad_ec;
+    client.create_access_token(Secret("not-a-token"), f.user_id, diag, [&](error_code ec, AccessToken) { bad_ec = ec; });
+    run_until(f.io, [&] { return got && bad_ec; });
+    CHECK(got_ec == error_code{});
+    REQUIRE(got);
+    CHECK(got->user_id == f.user_id);
+    CHECK(bad_ec == Error::invalid_refresh_token);
+    CHECK(diag.http_status() == 401);
+    CHECK(diag.server_detail() == "Refresh token provided is invalid.");
+}
+
+TEST_CASE("a failure completes without running the handler inline, even before any I/O") {
+    asio::io_context io;
+    // Nothing listens on port 1; the failure still comes from the io_context.
+    ClientOptions options = fast_options();
+    options.retry = RetryPolicy::none();
+    Client client(io.get_executor(), "http://127.0.0.1:1", options);
+    bool called = false;
+    client.validate_access_token(Secret("x"), 1, [&](error_code ec, AccessToken) {
+        called = true;
+        CHECK(ec == asio::error::connection_refused);
+    });
+    CHECK(!called);
+    io.run();
+    CHECK(called);
+}
+
+TEST_CASE("as_tuple(use_awaitable) and use_future") {
+    Fixture f;
+    Client client = f.client();
+    RefreshToken refresh = f.refresh_token();
+    run(f.io, [&]() -> awaitable<void> {
+        auto [ec, token] = co_await client.create_access_token(refresh, asio::as_tuple(use_awaitable));
+        CHECK(!ec);
+        CHECK(token.user_id == f.user_id);
+        auto [ec2, token2] = co_await client.validate_refresh_token(Secret("nope"), f.user_id,
+                                                                    asio::as_tuple(use_awaitable));
+        CHECK(ec2 == Error::invalid_refresh_token);
+    });
+
+    std::future<AccessToken> future = client.create_access_token(refresh, asio::use_future);
+    std::future<AccessToken> failing = client.validate_access_token(Secret("nope"), f.user_id, asio::use_future);
+    std::thread runner([&] { f.io.run(); });
+    AccessToken t = future.get();
+    CHECK(t.user_id == f.user_id);
+    try {
+        failing.get();
+        FAIL("no exception");
+    } catch (const boost::system::system_error& e) {
+        CHECK(e.code() == Error::invalid_access_token);
+    }
+    f.io.stop();
+    runner.join();
+}
+
+TEST_CASE("base URL parsing") {
+    using detail::BaseUrl;
+    auto parse = [](std::string_view url, bool insecure = false) {
+        BaseUrl out;
+        Diagnostics diag;
+        error_code ec = detail::parse_base_url(url, insecure, out, diag);
+        return std::tuple(ec, out, diag.message());
+    };
+    {
+        auto [ec, u, why] = parse("https://catalog.example.com");
+        CHECK(!ec);
+        CHECK(u.tls);
+        CHECK(u.host == "catalog.example.com");
+        CHECK(u.port == "443");
+        CHECK(u.host_header == "catalog.example.com");
+        CHECK(u.path_prefix.empty());
+        CHECK(!u.host_is_ip);
+    }
+    {
+        auto [ec, u, why] = parse("HTTPS://Host.Example:8443/prefix/");
+        CHECK(!ec);
+        CHECK(u.port == "8443");
+        CHECK(u.host_header == "Host.Example:8443");
+        CHECK(u.path_prefix == "/prefix");
+    }
+    {
+        auto [ec, u, why] = parse("http://[::1]:8080/a/b");
+        CHECK(!ec);
+        CHECK(!u.tls);
+        CHECK(u.host == "::1");
+        CHECK(u.host_is_ip);
+        CHECK(u.host_header == "[::1]:8080");
+        CHECK(u.path_prefix == "/a/b");
+    }
+    CHECK(std::get<0>(parse("http://127.0.0.2")) == error_code{});
+    CHECK(std::get<0>(parse("http://LOCALHOST:1/")) == error_code{});
+    CHECK(std::get<1>(parse("http://localhost")).port == "80");
+    CHECK(std::get<0>(parse("http://catalog.example.com")) == Error::insecure_url);
+    CHECK(std::get<0>(parse("http://128.0.0.1")) == Error::insecure_url);
+    CHECK(std::get<0>(parse("http://catalog.example.com", true)) == error_code{});
+    for (std::string_view bad : {"", "catalog.example.com", "ftp://host", "https://", "https:///path",
+                                 "https://user:pw@host", "https://host/?q=1", "https://host/#f", "https://host:0",
+                                 "https://host:99999", "https://host:", "https://ho st"}) {
+        INFO(bad);
+        auto [ec, u, why] = parse(bad);
+        CHECK(ec == Error::invalid_url);
+        CHECK(!why.empty());
+    }
+    CHECK(std::get<2>(parse("https://user:pw@host")) == "credentials in the URL are not supported");
+
+    asio::io_context io;
+    try {
+        Client client(io.get_executor(), "http://catalog.example.com");
+        FAIL("no exception");
+    } catch (const ErrorWithDiagnostics& e) {
+        CHECK(e.code() == Error::insecure_url);
+        CHECK(e.diagnostics().message() ==
+              "plain http is allowed only to loopback hosts; use https or set allow_insecure_http");
+    }
+    try {
+        Client client(io.get_executor(), "ftp://catalog.example.com");
+        FAIL("no exception");
+    } catch (const ErrorWithDiagnostics& e) {
+        CHECK(e.code() == Error::invalid_url);
+        CHECK(e.diagnostics().message() == "the scheme must be http or https");
+    }
+    ClientOptions bad_ca;
+    bad_ca.ca_file = "/nonexistent/ca.pem";
+    CHECK_THROWS_AS(Client(io.get_executor(), "https://catalog.example.com", bad_ca), ErrorWithDiagnostics);
+}
+
+TEST_CASE("a path prefix goes in front of every endpoint path") {
+    Fixture f;
+    Client client(f.io.get_executor(), f.fake.base_url() + "/prefix/", fast_options());
+    run(f.io, [&]() -> awaitable<void> {
+        Diagnostics diag;
+        auto [ec, t] = co_await client.create_access_token(f.refresh_token(), diag, asio::as_tuple(use_awaitable));
+        // The fake serves no prefix: it saw the prefixed path and answered 404.
+        CHECK(ec == Error::unexpected_status);
+        CHECK(diag.http_status() == 404);
+    });
+    CHECK(f.fake.request_count("/prefix" + access_path()) == 1);
+    CHECK(f.fake.request_count(access_path()) == 0);
+}
+
+TEST_CASE("keep-alive: one connection for many sequential calls") {
+    Fixture f(FakeAlationOptions{.tls = true});
+    Client client = f.client(f.tls_options());
+    RefreshToken refresh = f.refresh_token();
+    run(f.io, [&]() -> awaitable<void> {
+        for (int i = 0; i < 5; ++i) co_await client.create_access_token(refresh);
+        // Error statuses keep the connection too.
+        auto [ec, t] = co_await client.validate_access_token(Secret("nope"), f.user_id, asio::as_tuple(use_awaitable));
+        CHECK(ec == Error::invalid_access_token);
+        co_await client.create_access_token(refresh);
+    });
+    CHECK(f.fake.access_tokens_minted() == 6);
+    CHECK(f.fake.connections_accepted() == 1);
+
+    client.close_idle_connections();
+    run(f.io, [&]() -> awaitable<void> { co_await client.create_access_token(refresh); });
+    CHECK(f.fake.connections_accepted() == 2);
+}
+
+TEST_CASE("a server closing idle connections is survived transparently") {
+    for (bool tls : {false, true}) {
+        INFO("tls " << tls);
+        Fixture f(FakeAlationOptions{.tls = tls});
+        ClientOptions options = tls ? f.tls_options() : fast_options();
+        options.retry = RetryPolicy::none();  // the fresh connection must not count as a retry
+        Client client = f.client(options);
+        RefreshToken refresh = f.refresh_token();
+        f.fake.inject(access_path(), Fault{.kind = Fault::Kind::close_after_response}, 3);
+        run(f.io, [&]() -> awaitable<void> {
+            for (int i = 0; i < 4; ++i) {
+                AccessToken t = co_await client.create_access_token(refresh);
+                CHECK(t.user_id == f.user_id);
+            }
+        });
+        CHECK(f.fake.access_tokens_minted() == 4);
+        CHECK(f.fake.request_count(access_path()) == 4);
+        CHECK(f.fake.connections_accepted() == 4);
+    }
+}
+
+TEST_CASE("the server closing a reused connection mid-call: one fresh connection, not a retry") {
+    Fixture f;
+    ClientOptions options = fast_options();
+    options.retry = RetryPolicy::none();
+    Client client = f.client(options);
+    RefreshToken refresh = f.refresh_token();
+    run(f.io, [&]() -> awaitable<void> {
+        co_await client.create_access_token(refresh);
+        // The pooled connection is still open, so it is reused; the server resets it unanswered.
+        f.fake.inject(access_path(), Fault{.kind = Fault::Kind::reset_before_response});
+        AccessToken t = co_await client.create_access_token(refresh);
+        CHECK(t.user_id == f.user_id);
+    });
+    CHECK(f.fake.request_count(access_path()) == 3);
+    CHECK(f.fake.connections_accepted() == 2);
+}
+
+TEST_CASE("20+ concurrent calls from several coroutines") {
+    Fixture f(FakeAlationOptions{.tls = true});
+    Client client = f.client(f.tls_options());
+    RefreshToken refresh = f.refresh_token();
+    constexpr int coroutines = 6, calls_each = 4;
+    int done = 0;
+    std::vector<std::string> values;
+    for (int c = 0; c < coroutines; ++c) {
+        asio::co_spawn(
+            f.io,
+            [&]() -> awaitable<void> {
+                // All calls of one coroutine in flight at once, too.
+                using namespace asio::experimental::awaitable_operators;
+                auto [a, b] = co_await (client.create_access_token(refresh, use_awaitable) &&
+                                        client.create_access_token(refresh, use_awaitable));
+                values.push_back(std::string(a.value.reveal()));
+                values.push_back(std::string(b.value.reveal()));
+                for (int i = 2; i < calls_each; ++i) {
+                    AccessToken t = co_await client.create_access_token(refresh);
+                    values.push_back(std::string(t.value.reveal()));
+                }
+                ++done;
+            },
+            [](std::exception_ptr e) {
+                if (e) std::rethrow_exception(e);
+            });
+    }
+    run_until(f.io, [&] { return done == coroutines; });
+    CHECK(f.fake.access_tokens_minted() == coroutines * calls_each);
+    std::sort(values.begin(), values.end());
+    CHECK(std::unique(values.begin(), values.end()) == values.end());
+    CHECK(f.fake.connections_accepted() <= 2 * coroutines);
+}
+
+TEST_CASE("calls from a 4-thread io_context") {
+    asio::io_context server_io;
+    FakeAlation fake(server_io.get_executor(), FakeAlationOptions{.tls = true});
+    auto user = fake.add_user("bob", password);
+    RefreshToken refresh = fake.issue_refresh_token(user, "etl");
+    auto work = asio::make_work_guard(server_io);
+    std::thread server([&] { server_io.run(); });
+
+    std::filesystem::path dir = std::filesystem::temp_directory_path() / ("alation-mt-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    ClientOptions options = fast_options();
+    options.ca_file = fake.write_ca_file(dir);
+    options.request_timeout = 5s;
+
+    asio::io_context io(4);
+    Client client(io.get_executor(), fake.base_url(), options);
+    std::atomic<int> ok{0}, failed{0};
+    for (int c = 0; c < 8; ++c) {
+        asio::co_spawn(
+            io,
+            [&]() -> awaitable<void> {
+                for (int i = 0; i < 5; ++i) {
+                    auto [ec, t] = co_await client.create_access_token(refresh, asio::as_tuple(use_awaitable));
+                    (ec || t.user_id != user ? failed : ok)++;
+                }
+            },
+            asio::detached);
+    }
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i) threads.emplace_back([&] { io.run(); });
+    for (auto& t : threads) t.join();
+    work.reset();
+    fake.stop();
+    server.join();
+    std::filesystem::remove_all(dir);
+    CHECK(ok == 40);
+    CHECK(failed == 0);
+    CHECK(fake.access_tokens_minted() == 40);
+}
+
+TEST_CASE("per-operation cancellation, every type, ends the call and drops its connection") {
+    for (auto type : {asio::cancellation_type::terminal, asio::cancellation_type::partial,
+                      asio::cancellation_type::total}) {
+        INFO("type " << static_cast<int>(type));
+        Fixture f;
+        ClientOptions options = fast_options();
+        options.request_timeout = 10s;
+        Client client = f.client(options);
+        RefreshToken refresh = f.refresh_token();
+        f.fake.inject(access_path(), Fault{.kind = Fault::Kind::never_answer});
+
+        asio::cancellation_signal signal;
+        std::optional<error_code> result;
+        client.create_access_token(refresh, asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, AccessToken) {
+                                       result = ec;
+                                   }));
+        asio::steady_timer timer(f.io, 50ms);
+        timer.async_wait([&](error_code) { signal.emit(type); });
+        const auto start = SteadyClock::now();
+        run_until(f.io, [&] { return result.has_value(); }, 3s);
+        CHECK(*result == asio::error::operation_aborted);
+        CHECK(SteadyClock::now() - start < 2s);
+
+        // The aborted connection was closed, not pooled: the next call opens a new one.
+        run(f.io, [&]() -> awaitable<void> { co_await client.create_access_token(refresh); });
+        CHECK(f.fake.connections_accepted() == 2);
+    }
+}
+
+TEST_CASE("cancellation through awaitable operators, and during a backoff wait") {
+    using namespace asio::experimental::awaitable_operators;
+    Fixture f;
+    ClientOptions options = fast_options();
+    options.request_timeout = 10s;
+    options.retry.initial_backoff = 10s;
+    options.retry.max_backoff = 10s;
+    Client client = f.client(options);
+    RefreshToken refresh = f.refresh_token();
+    run(f.io, [&]() -> awaitable<void> {
+        f.fake.inject(access_path(), Fault{.kind = Fault::Kind::never_answer});
+        asio::steady_timer timer(co_await asio::this_coro::executor, 50ms);
+        auto first = co_await (client.create_access_token(refresh, use_awaitable) || timer.async_wait(use_awaitable));
+        CHECK(first.index() == 1);
+
+        // A 503 starts a backoff of up to 10 s (the draw may make it short: retry then sees a
+        // second 503 and waits again); the timer cancels the wait.
+        f.fake.inject(access_path(), Fault{.status = 503}, 3);
+        const auto start = SteadyClock::now();
+        timer.expires_after(100ms);
+        auto second = co_await (client.create_access_token(refresh, use_awaitable) || timer.async_wait(use_awaitable));
+        CHECK(second.index() == 1);
+        CHECK(SteadyClock::now() - start < 2s);
+
+        f.fake.clear_faults();
+        AccessToken t = co_await client.create_access_token(refresh);
+        CHECK(t.user_id == f.user_id);
+    });
+}
