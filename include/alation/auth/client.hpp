@@ -36,12 +36,19 @@ namespace alation::auth {
 /// - is bounded by ClientOptions' connect and request timeouts (Error::timeout) and retried
 ///   according to ClientOptions::retry.
 ///
+/// Errors every call may report, besides those named on each function: transport failures with
+/// their Asio, Beast or OpenSSL codes (connection refused, reset, certificate verify failed);
+/// Error::timeout; Error::rate_limited; Error::server_error; Error::bad_request;
+/// Error::unexpected_status; Error::malformed_response; Error::response_too_large;
+/// `operation_aborted` on cancellation. On failure the result is empty, never half-parsed.
+///
 /// Many operations may be in flight at once, from any threads: each takes an idle kept-alive
 /// connection or opens a new one, and returns it to the pool when done. A connection the server
 /// closed while idle is detected and the call goes through on a fresh one.
 ///
 /// Operations in flight keep the Client's internals alive, so a Client may be destroyed while
-/// they run; they still complete.
+/// they run; they still complete. A Client is a cheap handle: copies share the options, the TLS
+/// context and the connection pool.
 class Client {
 public:
     using executor_type = boost::asio::any_io_executor;
@@ -49,19 +56,24 @@ public:
     /// Parses `base_url` (`https://catalog.example.com`, `https://host:8443/prefix`,
     /// `http://127.0.0.1:8080`). Throws ErrorWithDiagnostics with Error::invalid_url for a URL
     /// that is not http(s) with a host, and Error::insecure_url for plain http to a host that is
-    /// not loopback unless options.allow_insecure_http is set.
+    /// not loopback unless options.allow_insecure_http is set, and the TLS library's error when
+    /// options.ca_file or options.ca_dir cannot be loaded. Opens no connection yet.
     Client(executor_type executor, std::string_view base_url, ClientOptions options = {})
         : impl_(detail::ClientImpl::create(std::move(executor), base_url, std::move(options))) {}
 
+    /// The executor given to the constructor: I/O runs there, and handlers without an
+    /// associated executor complete there.
     [[nodiscard]] executor_type get_executor() const noexcept { return impl_->get_executor(); }
+    /// The options given to the constructor.
     [[nodiscard]] const ClientOptions& options() const noexcept { return impl_->options(); }
 
     /// Closes the idle kept-alive connections. Operations in flight are not affected.
     void close_idle_connections() { impl_->close_idle_connections(); }
 
     /// createRefreshToken: a new refresh token for a user with a password (not an SSO user).
-    /// Fails with invalid_credentials on a wrong username or password. Retried only when the
-    /// request never reached the server.
+    /// Signature: `void(error_code, RefreshToken)`. Fails with invalid_credentials on a wrong
+    /// username or password (401, or 403 for an SSO user). Retried only when the request never
+    /// reached the server: an orphan refresh token is worse than a failed call.
     template <class CompletionToken = DefaultCompletionToken>
     auto create_refresh_token(const Credentials& credentials, CompletionToken&& token = {}) {
         return call<RefreshToken>(detail::Endpoint::create_refresh_token,
@@ -76,7 +88,7 @@ public:
     }
 
     /// createAPIAccessToken: a new access token minted from a refresh token.
-    /// Fails with invalid_refresh_token or refresh_token_expired_or_revoked when the server
+    /// Signature: `void(error_code, AccessToken)`. Fails with invalid_refresh_token or refresh_token_expired_or_revoked when the server
     /// rejects the refresh token.
     template <class CompletionToken = DefaultCompletionToken>
     auto create_access_token(const RefreshToken& refresh_token, CompletionToken&& token = {}) {
@@ -100,7 +112,8 @@ public:
     }
 
     /// validateRefreshToken: the refresh token's current record, last_used_at included.
-    /// An expired or revoked token fails with refresh_token_expired_or_revoked, whether the
+    /// Signature: `void(error_code, RefreshToken)`. An unknown token or user_id fails with
+    /// invalid_refresh_token; an expired or revoked token fails with refresh_token_expired_or_revoked, whether the
     /// server answers 401 or 200 with that token_status.
     template <class CompletionToken = DefaultCompletionToken>
     auto validate_refresh_token(const RefreshToken& refresh_token, CompletionToken&& token = {}) {
@@ -124,6 +137,8 @@ public:
     }
 
     /// regenRefreshToken: a new refresh token replacing the given one, which stops working.
+    /// Signature: `void(error_code, RefreshToken)`. Fails like create_access_token when the
+    /// server rejects the given token (also when another process regenerated it first).
     template <class CompletionToken = DefaultCompletionToken>
     auto regenerate_refresh_token(const RefreshToken& refresh_token, CompletionToken&& token = {}) {
         return regenerate_refresh_token(refresh_token.value, refresh_token.user_id,
@@ -146,7 +161,8 @@ public:
                                        std::forward<CompletionToken>(token));
     }
 
-    /// validateAPIAccessToken: the access token's current record. Fails with
+    /// validateAPIAccessToken: the access token's current record.
+    /// Signature: `void(error_code, AccessToken)`. Fails with
     /// invalid_access_token (401) or access_token_expired_or_revoked (200 with that status).
     template <class CompletionToken = DefaultCompletionToken>
     auto validate_access_token(const AccessToken& access_token, CompletionToken&& token = {}) {
@@ -169,7 +185,9 @@ public:
                                       std::forward<CompletionToken>(token));
     }
 
-    /// revokeAPIAccessTokens: revokes every active access token minted from the refresh token.
+    /// revokeAPIAccessTokens: revokes every active access token minted from the refresh token;
+    /// the refresh token itself stays valid. Signature: `void(error_code, RevokeResult)`. Fails
+    /// like create_access_token when the server rejects the refresh token.
     template <class CompletionToken = DefaultCompletionToken>
     auto revoke_access_tokens(const RefreshToken& refresh_token, CompletionToken&& token = {}) {
         return revoke_access_tokens(refresh_token.value, refresh_token.user_id, std::forward<CompletionToken>(token));

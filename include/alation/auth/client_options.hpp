@@ -22,6 +22,7 @@ namespace alation::auth {
 struct RetryPolicy {
     /// Attempts in all, the first included. 1 disables retries.
     int max_attempts = 4;
+    /// The ceiling of the first wait; it doubles with each retry up to max_backoff.
     std::chrono::milliseconds initial_backoff{200};
     std::chrono::milliseconds max_backoff{10'000};
     /// The longest Retry-After honoured; a longer one ends the retries with the error.
@@ -51,16 +52,19 @@ struct ClientOptions {
     /// Verify the server's certificate chain and host name. Turn off only for testing.
     bool verify_peer = true;
 
+    /// Bounds each connection's set-up: name resolution, TCP connect and TLS handshake.
     std::chrono::milliseconds connect_timeout{10'000};
     /// Bounds each attempt, from sending the request to the last byte of the response.
     std::chrono::milliseconds request_timeout{30'000};
     /// Responses larger than this (header and body) fail with Error::response_too_large; reading
     /// stops at the limit.
     std::size_t max_response_size = 64 * 1024;
+    /// The User-Agent header of every request.
     std::string user_agent = "alation-auth";
     /// Allow plain http to hosts other than loopback. The password would cross the network in clear.
     bool allow_insecure_http = false;
 
+    /// Retries of each call; RetryPolicy::none() turns them off.
     RetryPolicy retry;
 };
 

@@ -62,6 +62,8 @@ enum class Error {
     provider_stopped,
 };
 
+/// The category of Error: name "alation.auth", and a fixed message per value that never holds
+/// the server's words or a secret.
 class ErrorCategory final : public boost::system::error_category {
 public:
     constexpr ErrorCategory() noexcept : boost::system::error_category(0x616c6174696f6e31ULL) {}
@@ -99,6 +101,7 @@ inline const boost::system::error_category& error_category() noexcept {
     return category;
 }
 
+/// Makes Error convertible to error_code, so `ec == Error::timeout` works.
 inline error_code make_error_code(Error e) noexcept {
     return {static_cast<int>(e), error_category()};
 }
@@ -122,8 +125,11 @@ public:
     /// The server's Retry-After, when it sent a usable one.
     [[nodiscard]] std::optional<std::chrono::seconds> retry_after() const noexcept { return retry_after_; }
 
+    /// Empties every field; operations do this before they fill one in.
     void clear() { *this = Diagnostics{}; }
 
+    // Filled in by the library's operations; public so that a custom TokenStore or a test can
+    // report in the same terms. Never pass a secret.
     void set_http_status(unsigned s) noexcept { http_status_ = s; }
     void set_server_detail(std::string s) { server_detail_ = std::move(s); }
     void set_server_code(std::string s) { server_code_ = std::move(s); }
@@ -165,6 +171,7 @@ private:
 /// what() is the error code's message only; the server's words are in diagnostics().
 class ErrorWithDiagnostics : public boost::system::system_error {
 public:
+    /// `diag` should come from the operation that failed with `ec`.
     ErrorWithDiagnostics(error_code ec, Diagnostics diag)
         : boost::system::system_error(ec), diagnostics_(std::move(diag)) {}
     [[nodiscard]] const Diagnostics& diagnostics() const noexcept { return diagnostics_; }

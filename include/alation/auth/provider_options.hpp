@@ -19,11 +19,19 @@ namespace alation::auth {
 /// Something a TokenProvider did, for logs and metrics. Holds no secret.
 struct ProviderEvent {
     enum class Kind {
+        /// A createAPIAccessToken request was sent.
         refresh_started,
+        /// A new access token is in use; expires_at is set.
         refresh_succeeded,
+        /// A mint failed; error, diagnostics and retry_in are set. With invalid_refresh_token or
+        /// refresh_token_expired_or_revoked there is no retry: the refresh token is dead.
         refresh_failed,
+        /// invalidate() dropped the current token; a new one is being minted.
         token_invalidated,
+        /// regenRefreshToken succeeded; expires_at is set, and error is set if saving failed.
         refresh_token_regenerated,
+        /// regenRefreshToken failed; error, diagnostics and retry_in are set. With a rejection
+        /// of the refresh token (e.g. another replica regenerated it first) it is final.
         refresh_token_regeneration_failed,
     };
     Kind kind;
@@ -36,6 +44,7 @@ struct ProviderEvent {
     std::chrono::milliseconds retry_in{0};
 };
 
+/// The enumerator's name, e.g. "refresh_failed".
 inline std::string_view to_string(ProviderEvent::Kind kind) noexcept {
     using Kind = ProviderEvent::Kind;
     switch (kind) {
@@ -49,6 +58,7 @@ inline std::string_view to_string(ProviderEvent::Kind kind) noexcept {
     return "unknown";
 }
 
+/// One line for logs: the kind, error, diagnostics, expiry and retry delay that are set.
 inline std::ostream& operator<<(std::ostream& os, const ProviderEvent& e) {
     os << to_string(e.kind);
     if (e.error) os << ": " << e.error.message();
@@ -67,7 +77,8 @@ struct ProviderOptions {
     std::shared_ptr<TokenStore> token_store;
     /// Called on the provider's strand after each event; must not block for long or throw.
     std::function<void(const ProviderEvent&)> on_event;
-    /// The local clock; injectable so that tests drive hours of token lifetime without sleeping.
+    /// The local clock (empty: SteadyClock::now); injectable so that tests drive hours of token
+    /// lifetime without sleeping. Real timers still wait the same distance of real time.
     std::function<SteadyClock::time_point()> clock;
 };
 

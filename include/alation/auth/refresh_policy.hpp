@@ -19,8 +19,9 @@ struct RefreshPolicy {
     /// The background refresh starts earlier by a random part of this fraction of the margin,
     /// so that a fleet of replicas does not refresh in the same second.
     double jitter_fraction = 0.1;
-    /// After a failed refresh: exponential backoff with full jitter between these bounds, or the
-    /// server's Retry-After when that is longer (capped at max_backoff).
+    /// After a failed refresh (or regeneration): exponential backoff with full jitter between
+    /// these bounds, or the server's Retry-After when that is longer (capped at max_backoff).
+    /// This comes on top of the Client's own RetryPolicy for each request.
     std::chrono::milliseconds initial_backoff{std::chrono::seconds(1)};
     std::chrono::milliseconds max_backoff{std::chrono::minutes(2)};
     /// Regenerate the refresh token (regenRefreshToken) within regenerate_window of its expiry,

@@ -19,7 +19,9 @@ namespace alation::auth {
 /// assigned over or moved from, so the library leaves no copy of the value in memory it frees.
 class Secret {
 public:
+    /// An empty secret.
     Secret() = default;
+    /// Copies `value`; wiping the caller's copy is the caller's business.
     explicit Secret(std::string_view value) : value_(value) {}
     explicit Secret(const char* value) : value_(value) {}
     // Takes the caller's string and wipes it, so the only copy left is ours.
@@ -42,6 +44,7 @@ public:
 
     /// The secret itself. Do not log it.
     [[nodiscard]] std::string_view reveal() const noexcept { return value_; }
+    /// The length, in bytes; printing it reveals nothing useful.
     [[nodiscard]] std::size_t size() const noexcept { return value_.size(); }
     [[nodiscard]] bool empty() const noexcept { return value_.empty(); }
 

@@ -23,6 +23,7 @@ using SteadyClock = std::chrono::steady_clock;
 /// A token's `token_status`, in any letter case. Values this library does not know are `unknown`.
 enum class TokenStatus { active, expired, revoked, unknown };
 
+/// "active", "expired", "revoked" or "unknown".
 inline std::string_view to_string(TokenStatus s) noexcept {
     switch (s) {
     case TokenStatus::active: return "active";
@@ -65,8 +66,11 @@ struct TokenTimes {
 /// A long-lived token that mints access tokens. `value` is secret.
 struct RefreshToken : TokenTimes {
     Secret value;
+    /// The owner; every call that takes the token takes this with it.
     std::int64_t user_id = 0;
+    /// The name given at creation (Credentials::name).
     std::string name;
+    /// As the server last reported it; the library does not update it as time passes.
     TokenStatus status = TokenStatus::unknown;
     /// Set by validateRefreshToken; null when the token was never used.
     std::optional<Timestamp> last_used_at;
@@ -80,8 +84,10 @@ struct RefreshToken : TokenTimes {
 
 /// A short-lived token for the `TOKEN` header. `value` is secret.
 struct AccessToken : TokenTimes {
+    /// The value of the TOKEN header.
     Secret value;
     std::int64_t user_id = 0;
+    /// As the server last reported it; the library does not update it as time passes.
     TokenStatus status = TokenStatus::unknown;
 
     /// Redacted: the user and expiry, never the value.

@@ -41,23 +41,40 @@ inline constexpr std::string_view token_header = "TOKEN";
 /// lives on a strand of the Client's executor; no lock is held while user code runs.
 ///
 /// Asynchronous functions take any completion token and default to
-/// `with_diagnostics(asio::deferred)` like the Client's; they complete on the handler's
-/// associated executor (the Client's executor when it has none), never inside the initiating
-/// call. Per-operation cancellation (any type) completes that one operation with
-/// `asio::error::operation_aborted` and leaves the shared refresh running for the others.
+/// `with_diagnostics(asio::deferred)` like the Client's; each has an overload taking
+/// `Diagnostics&`, filled in on failure and required to outlive the operation. token() and
+/// authorize() complete on the handler's associated executor (the Client's executor when it has
+/// none), send() on the handler's or else the stream's; never inside the initiating call.
+/// Per-operation cancellation of token() and authorize() (any type) completes that one
+/// operation with `asio::error::operation_aborted` and leaves the shared refresh running for the
+/// others; send() honours terminal cancellation only (see send()).
+///
+/// Errors of token(), authorize() and send() while waiting for a token: the error of the
+/// failed mint (any Client error, e.g. Error::server_error, Error::timeout, a transport code);
+/// Error::invalid_refresh_token or Error::refresh_token_expired_or_revoked once the server has
+/// rejected the refresh token, which is final for this provider; Error::provider_stopped;
+/// `operation_aborted`. A caller that finds no usable token while the provider backs off after
+/// a failed mint gets that failure at once instead of waiting out the backoff.
 ///
 /// Destroying the provider, or stop(), completes every waiting operation with
-/// Error::provider_stopped and cancels the refresh in flight; nothing is left running.
+/// Error::provider_stopped and cancels the refresh in flight; nothing is left running. The
+/// provider may be destroyed while operations are pending: they hold its shared state.
 class TokenProvider {
 public:
+    /// The strand the provider's state lives on. Completion handlers do not run on it unless
+    /// they are bound to it.
     using executor_type = boost::asio::strand<boost::asio::any_io_executor>;
 
-    /// Starts minting at once. `client` is a handle: copies share the connection pool.
+    /// Starts minting at once, on a strand of the Client's executor. `client` is a handle:
+    /// copies share the connection pool. When options.token_store is set, it is read here,
+    /// synchronously: a stored token for the same user_id that expires later than `refresh_token`
+    /// replaces it (a load error is ignored and the given token used).
     TokenProvider(Client client, RefreshToken refresh_token, ProviderOptions options = {})
         : TokenProvider(std::move(client), std::move(refresh_token), true, std::move(options)) {}
 
     /// For a refresh token known only by its value: its expiry is learnt from
-    /// validateRefreshToken when RefreshPolicy::regenerate_refresh_token is on.
+    /// validateRefreshToken when RefreshPolicy::regenerate_refresh_token is on. A stored token
+    /// for the same user_id, if any, is preferred to it.
     TokenProvider(Client client, Secret refresh_token, std::int64_t user_id, ProviderOptions options = {})
         : TokenProvider(std::move(client), make_refresh_token(std::move(refresh_token), user_id), false,
                         std::move(options)) {}
@@ -65,12 +82,16 @@ public:
     TokenProvider(const TokenProvider&) = delete;
     TokenProvider& operator=(const TokenProvider&) = delete;
 
+    /// Stops the provider as stop() does.
     ~TokenProvider() { impl_->stop(); }
 
+    /// The provider's strand (see executor_type).
     [[nodiscard]] executor_type get_executor() const { return impl_->get_executor(); }
 
-    /// Sets the TOKEN header from the cached token if it is usable now, without suspending.
-    /// Returns false, and starts a refresh, when there is none: then use authorize().
+    /// Sets the TOKEN header from the cached token if it is usable now, without suspending:
+    /// no I/O, only a short internal lock, never user code. Returns false when there is none
+    /// (a mint is then normally under way already): use authorize(), which waits for it. Past
+    /// the refresh margin it returns true and asks for the background refresh.
     template <class Body, class Fields>
     bool try_authorize(http::request<Body, Fields>& request) {
         const auto token = impl_->usable_token(impl_->now());
@@ -80,7 +101,8 @@ public:
     }
 
     /// Sets the TOKEN header, waiting for a token only when none is usable.
-    /// Signature: `void(error_code)`. `request` must stay alive until completion.
+    /// Signature: `void(error_code)`. `request` must stay alive until completion; on failure
+    /// its TOKEN header is left as it was. Errors: see the class comment.
     template <class Body, class Fields, class CompletionToken = DefaultCompletionToken>
     auto authorize(http::request<Body, Fields>& request, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code)>(
@@ -92,7 +114,10 @@ public:
                                                                               &diag, &request);
     }
 
-    /// The current valid access token. Signature: `void(error_code, AccessToken)`.
+    /// The current valid access token, waiting only when none is usable. Signature:
+    /// `void(error_code, AccessToken)`; on failure the AccessToken is empty. The token is a
+    /// copy: keep it no longer than the request it is for, and report a rejection with
+    /// invalidate(). Errors: see the class comment.
     template <class CompletionToken = DefaultCompletionToken>
     auto token(CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, AccessToken)>(
@@ -106,13 +131,20 @@ public:
 
     /// The server rejected the token `rejected` (401/403): drop it if it is still the current
     /// one and mint a new one. A report about an older token changes nothing, so a burst of
-    /// rejections from requests in flight costs one mint.
+    /// rejections from requests in flight costs one mint. Callable from any thread; returns at
+    /// once. Callers that find no usable token meanwhile wait for the new one.
     void invalidate(const Secret& rejected) { impl_->invalidate(rejected); }
 
     /// Authorizes `request`, writes it to `stream` and reads the response into `response`; on
-    /// 401 or 403 it invalidates the token it used and tries once more with a new one.
-    /// Signature: `void(error_code)`. The stream, request, buffer and response must stay alive
-    /// until completion; the caller keeps `stream` free of other writes and reads meanwhile.
+    /// 401 or 403 it invalidates the token it used and tries once more with a new one, on the
+    /// same stream; the second response is the one delivered, whatever its status. A 403 that
+    /// means "not allowed" rather than "bad token" thus costs a mint and a second request.
+    /// Signature: `void(error_code)`; an HTTP error status is not an error_code, look at
+    /// `response`. The stream, request, buffer and response must stay alive until completion;
+    /// the caller keeps `stream` free of other writes and reads meanwhile. Errors: those of the
+    /// class comment while waiting for a token, and the stream's own from the write or read.
+    /// Cancellation: terminal only (partial and total are ignored, as async_compose filters
+    /// them); a cancelled write or read leaves the stream unusable: close it.
     template <class Stream, class ReqBody, class Fields, class DynamicBuffer, class ResBody, class ResFields,
               class CompletionToken = DefaultCompletionToken>
     auto send(Stream& stream, http::request<ReqBody, Fields>& request, DynamicBuffer& buffer,
@@ -128,11 +160,13 @@ public:
                                                                               &stream, &request, &buffer, &response);
     }
 
-    /// The refresh token in use: the one given, or the last one regenerated.
+    /// The refresh token in use: the one given, the stored one adopted at construction, or the
+    /// last one regenerated. A copy; callable from any thread.
     [[nodiscard]] RefreshToken refresh_token() const { return impl_->refresh_token(); }
 
     /// Completes every waiting operation with Error::provider_stopped, cancels the refresh in
-    /// flight and stops refreshing. Later requests fail with Error::provider_stopped.
+    /// flight and stops refreshing. Later requests fail with Error::provider_stopped. Returns
+    /// at once (the work is posted to the strand); idempotent.
     void stop() { impl_->stop(); }
 
 private:

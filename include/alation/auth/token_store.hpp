@@ -31,7 +31,9 @@ public:
 /// A store in memory, for tests and for programs that persist the token elsewhere themselves.
 class InMemoryTokenStore final : public TokenStore {
 public:
+    /// Empty: load() gives nullopt until the first save().
     InMemoryTokenStore() = default;
+    /// Holds `initial` from the start.
     explicit InMemoryTokenStore(RefreshToken initial) : token_(std::move(initial)) {}
 
     std::optional<RefreshToken> load(error_code& ec) override {
@@ -67,8 +69,10 @@ private:
 /// leave a complete file, the last rename winning.
 class FileTokenStore final : public TokenStore {
 public:
+    /// Touches nothing yet; the directory must exist and be writable for save().
     explicit FileTokenStore(std::filesystem::path path) : path_(std::move(path)) {}
 
+    /// The file given to the constructor.
     [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
 
     ALATION_AUTH_DECL std::optional<RefreshToken> load(error_code& ec) override;

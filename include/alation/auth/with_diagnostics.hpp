@@ -26,6 +26,8 @@ struct WithDiagnostics {
     CompletionToken token;
 };
 
+/// Wraps `token` (e.g. `asio::use_awaitable`, `asio::deferred`, `asio::use_future`) so that a
+/// failure arrives as an ErrorWithDiagnostics exception_ptr instead of an error_code.
 template <class CompletionToken>
 WithDiagnostics<std::decay_t<CompletionToken>> with_diagnostics(CompletionToken&& token) {
     return {std::forward<CompletionToken>(token)};
