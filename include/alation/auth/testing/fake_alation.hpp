@@ -113,6 +113,12 @@ class FakeAlationImpl;
 /// Thread-safe: it may serve on a multi-threaded executor (each connection has its own strand),
 /// and every member function may be called from any thread while it serves. State is behind a
 /// mutex that is never held across I/O.
+///
+/// Where the contract is silent, the fake chooses: regenRefreshToken revokes the old refresh token
+/// (so it then gets "expired or revoked") but not the access tokens it minted; revoking or expiring
+/// a refresh token leaves its access tokens valid; last_used_at is set when the refresh token
+/// mints an access token; 400 codes are 400000 (Content-Type), 400001 (JSON), 400002 (missing
+/// field), 400003 (wrong type), 400004 (blank string).
 class FakeAlation {
 public:
     /// Listens on 127.0.0.1 (options.port, 0 for any free one) at once and serves on `executor`.
@@ -124,6 +130,8 @@ public:
     FakeAlation& operator=(const FakeAlation&) = delete;
 
     /// Closes the acceptor and every connection, including those in never_answer. Idempotent.
+    /// The closing runs on the executor (each connection on its strand), so it takes effect when
+    /// the executor next runs; an io_context with nothing else to do then returns from run().
     ALATION_AUTH_DECL void stop();
 
     /// "http://127.0.0.1:PORT", or "https://localhost:PORT" with TLS (the certificate names localhost).
