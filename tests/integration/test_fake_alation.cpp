@@ -988,3 +988,31 @@ TEST_CASE("test certificates: a CA and leaves with the documented properties") {
     // A second set is a different CA.
     CHECK(TestCertificates().ca_certificate_pem() != certs.ca_certificate_pem());
 }
+
+TEST_CASE("TLS: faults that cut the response") {
+    FakeAlationOptions options;
+    options.tls = true;
+    Server s(options);
+    const auto [kind, expected] = GENERATE(std::pair{Fault::Kind::truncated_body, error_code(http::error::partial_message)},
+                                           std::pair{Fault::Kind::reset_during_response,
+                                                     error_code(asio::error::connection_reset)});
+    s.fake.inject(std::string(table), fault_of(kind));
+    asio::ssl::context ctx = client_context(s.fake.ca_certificate_pem());
+    TlsConnection c(ctx);
+    REQUIRE_FALSE(tls_handshake(s.fake, c).ec);
+    const Received r = c.exchange(get_table(""));
+    CHECK(r.ec == expected);
+    CHECK(r.response.result_int() == 403);
+}
+
+TEST_CASE("HTTP/1.0 requests are answered, then the connection closes") {
+    Server s;
+    Request req = get_table("");
+    req.version(10);
+    Connection c;
+    REQUIRE_FALSE(c.connect(s.fake.port()));
+    const Received r = c.exchange(req);
+    REQUIRE_FALSE(r.ec);
+    CHECK(r.response.result_int() == 403);
+    CHECK(c.receive().ec == http::error::end_of_stream);
+}
