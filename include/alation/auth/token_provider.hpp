@@ -242,19 +242,23 @@ private:
         void operator()(Handler&& handler, Diagnostics* diag, Stream* stream, Request* request, DynamicBuffer* buffer,
                         Response* response) const {
             boost::asio::async_compose<Handler, void(error_code)>(
-                SendOp<Stream, Request, DynamicBuffer, Response>{{}, impl, *stream, *request, *buffer, *response, diag},
+                SendOp<Stream, Request, DynamicBuffer, Response>(impl, *stream, *request, *buffer, *response, diag),
                 handler, *stream);
         }
     };
 
     template <class Stream, class Request, class DynamicBuffer, class Response>
     struct SendOp : boost::asio::coroutine {
+        SendOp(std::shared_ptr<Impl> impl, Stream& stream, Request& request, DynamicBuffer& buffer, Response& response,
+               Diagnostics* diag)
+            : impl(std::move(impl)), stream(stream), request(request), buffer(buffer), response(response), diag(diag) {}
+
         std::shared_ptr<Impl> impl;
         Stream& stream;
         Request& request;
         DynamicBuffer& buffer;
         Response& response;
-        Diagnostics* diag = nullptr;
+        Diagnostics* diag;
         Impl::TokenPtr used;
         bool retried = false;
 

@@ -2,9 +2,9 @@
 #ifndef ALATION_AUTH_WITH_DIAGNOSTICS_HPP
 #define ALATION_AUTH_WITH_DIAGNOSTICS_HPP
 
+#include <alation/auth/detail/adapted_handler.hpp>
 #include <alation/auth/error.hpp>
 
-#include <boost/asio/associator.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/version.hpp>
@@ -39,17 +39,15 @@ using DefaultCompletionToken = WithDiagnostics<boost::asio::deferred_t>;
 
 namespace detail {
 
-// Completes the wrapped handler with an exception_ptr built from the error code and the
-// diagnostics the operation filled in. Owns the diagnostics, so their address is stable.
-template <class Handler>
-struct ThrowingHandler {
-    Handler handler;
-    // Owned when the caller passed no Diagnostics of its own; the operation fills `target`.
+// Turns `(error_code, T...)` into `(exception_ptr, T...)`, the exception built from the error
+// code and the diagnostics the operation filled in. Owns those diagnostics when the caller passed
+// none, so their address is stable while the operation runs.
+struct Throwing {
     std::unique_ptr<Diagnostics> owned;
     Diagnostics* target;
 
-    template <class... T>
-    void operator()(error_code ec, T&&... values) {
+    template <class Handler, class... T>
+    void operator()(Handler&& handler, error_code ec, T&&... values) {
         std::exception_ptr ex;
         if (ec) ex = std::make_exception_ptr(ErrorWithDiagnostics(ec, *target));
         std::move(handler)(std::move(ex), std::forward<T>(values)...);
@@ -66,8 +64,8 @@ struct ThrowingInitiation {
     void operator()(Handler&& handler, Diagnostics* out, Args&&... args) && {
         std::unique_ptr<Diagnostics> owned = out ? nullptr : std::make_unique<Diagnostics>();
         Diagnostics* diag = out ? out : owned.get();
-        std::move(initiation)(ThrowingHandler<std::decay_t<Handler>>{std::forward<Handler>(handler), std::move(owned), diag},
-                              diag, std::forward<Args>(args)...);
+        std::move(initiation)(adapt_handler(std::forward<Handler>(handler), Throwing{std::move(owned), diag}), diag,
+                              std::forward<Args>(args)...);
     }
 };
 
@@ -83,19 +81,6 @@ struct async_result<alation::auth::WithDiagnostics<CompletionToken>, void(alatio
         return async_initiate<CompletionToken, void(std::exception_ptr, T...)>(
             alation::auth::detail::ThrowingInitiation<std::decay_t<Initiation>>{std::forward<Initiation>(initiation)},
             token.token, std::forward<Args>(args)...);
-    }
-};
-
-template <template <class, class> class Associator, class Handler, class DefaultCandidate>
-struct associator<Associator, alation::auth::detail::ThrowingHandler<Handler>, DefaultCandidate>
-    : Associator<Handler, DefaultCandidate> {
-    static typename Associator<Handler, DefaultCandidate>::type get(
-        const alation::auth::detail::ThrowingHandler<Handler>& h) noexcept {
-        return Associator<Handler, DefaultCandidate>::get(h.handler);
-    }
-    static auto get(const alation::auth::detail::ThrowingHandler<Handler>& h, const DefaultCandidate& c) noexcept
-        -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler, c)) {
-        return Associator<Handler, DefaultCandidate>::get(h.handler, c);
     }
 };
 

@@ -1,0 +1,138 @@
+// Quickstart: a refresh token, an access token, and an authorized call to the catalog.
+//
+// Runs against an embedded fake Alation by default. To use a real instance, set
+//   ALATION_URL=https://catalog.example.com
+// and either ALATION_USERNAME + ALATION_PASSWORD (a refresh token named "alation-auth-quickstart"
+// is created), or ALATION_REFRESH_TOKEN + ALATION_USER_ID (an existing one is used).
+#include <alation/auth.hpp>
+#include <alation/auth/testing/fake_alation.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/url/parse.hpp>
+
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace auth = alation::auth;
+
+namespace {
+
+std::optional<std::string> env(const char* name) {
+    const char* value = std::getenv(name);
+    if (!value || !*value) return std::nullopt;
+    return std::string(value);
+}
+
+// GET <base>/integration/v2/table/?limit=1 with the provider's token, over http or https.
+asio::awaitable<http::status> list_one_table(auth::TokenProvider& provider, const std::string& base_url) {
+    const auto url = boost::urls::parse_uri(base_url).value();
+    const bool tls = url.scheme() == "https";
+    const std::string host = url.host();
+    const std::string port = url.has_port() ? std::string(url.port()) : (tls ? "443" : "80");
+    std::string target = std::string(url.path());
+    if (!target.empty() && target.back() == '/') target.pop_back();
+    target += "/integration/v2/table/?limit=1";
+
+    auto executor = co_await asio::this_coro::executor;
+    asio::ip::tcp::resolver resolver(executor);
+    const auto endpoints = co_await resolver.async_resolve(host, port, asio::use_awaitable);
+
+    http::request<http::empty_body> request{http::verb::get, target, 11};
+    request.set(http::field::host, host);
+    request.set(http::field::accept, "application/json");
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+
+    if (!tls) {
+        beast::tcp_stream stream(executor);
+        co_await stream.async_connect(endpoints, asio::use_awaitable);
+        co_await provider.send(stream, request, buffer, response);
+    } else {
+        asio::ssl::context context(asio::ssl::context::tls_client);
+        context.set_default_verify_paths();
+        context.set_verify_mode(asio::ssl::verify_peer);
+        beast::ssl_stream<beast::tcp_stream> stream(executor, context);
+        SSL_set_tlsext_host_name(stream.native_handle(), host.c_str());
+        stream.set_verify_callback(asio::ssl::host_name_verification(host));
+        co_await beast::get_lowest_layer(stream).async_connect(endpoints, asio::use_awaitable);
+        co_await stream.async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
+        co_await provider.send(stream, request, buffer, response);
+    }
+    co_return response.result();
+}
+
+asio::awaitable<void> quickstart(std::string base_url) {
+    auto executor = co_await asio::this_coro::executor;
+    auth::Client client(executor, base_url);
+
+    // 1. A refresh token: long-lived, made from a username and password.
+    auth::RefreshToken refresh_token;
+    if (auto existing = env("ALATION_REFRESH_TOKEN")) {
+        refresh_token.value = auth::Secret(std::move(*existing));
+        refresh_token.user_id = std::stoll(env("ALATION_USER_ID").value_or("0"));
+        refresh_token = co_await client.validate_refresh_token(refresh_token);
+    } else {
+        auth::Credentials credentials;
+        credentials.username = env("ALATION_USERNAME").value_or("demo");
+        credentials.password = auth::Secret(env("ALATION_PASSWORD").value_or("demo-password"));
+        credentials.name = "alation-auth-quickstart";
+        refresh_token = co_await client.create_refresh_token(credentials);
+    }
+    std::cout << "refresh token: " << refresh_token << "\n";
+
+    // 2. An access token, by hand: short-lived, made from the refresh token.
+    const auth::AccessToken access_token = co_await client.create_access_token(refresh_token);
+    std::cout << "access token:  " << access_token << "\n";
+
+    // 3. What a service does instead: a TokenProvider keeps a valid token on every request.
+    auth::TokenProvider provider(client, refresh_token);
+    const auto status = co_await list_one_table(provider, base_url);
+    std::cout << "GET /integration/v2/table/: " << static_cast<unsigned>(status) << " " << http::obsolete_reason(status)
+              << "\n";
+    if (status != http::status::ok) throw std::runtime_error("the authorized call was not accepted");
+}
+
+}  // namespace
+
+int main() {
+    asio::io_context io;
+    std::optional<auth::testing::FakeAlation> fake;
+    std::string base_url;
+    if (auto url = env("ALATION_URL")) {
+        base_url = *url;
+    } else {
+        fake.emplace(io.get_executor());
+        fake->add_user("demo", "demo-password");
+        base_url = fake->base_url();
+        std::cout << "using the embedded fake Alation at " << base_url << " (set ALATION_URL for a real one)\n";
+    }
+
+    int exit_code = 0;
+    asio::co_spawn(io, quickstart(base_url), [&](std::exception_ptr e) {
+        if (e) {
+            exit_code = 1;
+            try {
+                std::rethrow_exception(e);
+            } catch (const auth::ErrorWithDiagnostics& error) {
+                std::cerr << "error: " << error.code().message() << " (" << error.diagnostics() << ")\n";
+            } catch (const std::exception& error) {
+                std::cerr << "error: " << error.what() << "\n";
+            }
+        }
+        io.stop();  // the fake server would serve forever
+    });
+    io.run();
+    return exit_code;
+}
