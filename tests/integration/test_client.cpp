@@ -338,7 +338,7 @@ TEST_CASE("the server closing a reused connection mid-call: one fresh connection
     CHECK(f.fake.connections_accepted() == 2);
 }
 
-TEST_CASE("20+ concurrent calls from several coroutines") {
+TEST_CASE("20+ concurrent calls from several coroutines", "[concurrency]") {
     Fixture f(FakeAlationOptions{.tls = true});
     Client client = f.client(f.tls_options());
     RefreshToken refresh = f.refresh_token();
@@ -372,7 +372,7 @@ TEST_CASE("20+ concurrent calls from several coroutines") {
     CHECK(f.fake.connections_accepted() <= 2 * coroutines);
 }
 
-TEST_CASE("calls from a 4-thread io_context") {
+TEST_CASE("calls from a 4-thread io_context", "[concurrency]") {
     asio::io_context server_io;
     FakeAlation fake(server_io.get_executor(), FakeAlationOptions{.tls = true});
     auto user = fake.add_user("bob", password);

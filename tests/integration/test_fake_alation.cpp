@@ -818,7 +818,7 @@ TEST_CASE("malformed HTTP gets 400") {
     check_error(r.response, 400, "Malformed HTTP request.", "400000");
 }
 
-TEST_CASE("concurrent clients on a multi-threaded server") {
+TEST_CASE("concurrent clients on a multi-threaded server", "[concurrency]") {
     Server s;
     const RefreshToken refresh = s.fake.issue_refresh_token(s.user_id, "n");
     const std::string body =

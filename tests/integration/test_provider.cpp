@@ -208,7 +208,7 @@ TEST_CASE("provider: completion tokens other than the default") {
     runner.join();
 }
 
-TEST_CASE("provider: a service loop over many token lifetimes never sends an expired token or waits") {
+TEST_CASE("provider: a service loop over many token lifetimes never sends an expired token or waits", "[concurrency]") {
     asio::io_context io;
     FakeAlationOptions options;
     options.access_token_lifetime = 2s;
@@ -253,7 +253,7 @@ TEST_CASE("provider: a service loop over many token lifetimes never sends an exp
           }) == static_cast<long>(alation.fake.access_tokens_minted()));
 }
 
-TEST_CASE("provider: 10,000 concurrent callers at expiry cause exactly one mint") {
+TEST_CASE("provider: 10,000 concurrent callers at expiry cause exactly one mint", "[concurrency]") {
     asio::io_context io;
     Alation alation(io);
     ManualClock clock;
@@ -360,7 +360,7 @@ TEST_CASE("provider: with no valid token left, a failure reaches the waiters wit
     }());
 }
 
-TEST_CASE("provider: a burst of 401s from requests in flight mints one new token") {
+TEST_CASE("provider: a burst of 401s from requests in flight mints one new token", "[concurrency]") {
     asio::io_context io;
     Alation alation(io);
     TokenProvider provider(alation.client, alation.refresh_token);
@@ -428,7 +428,7 @@ TEST_CASE("provider: a revoked refresh token is a clear error, not a retry loop"
     CHECK(alation.fake.request_count(mint_path) == 1);
 }
 
-TEST_CASE("provider: cancelling one waiter leaves the shared refresh to the others") {
+TEST_CASE("provider: cancelling one waiter leaves the shared refresh to the others", "[concurrency]") {
     asio::io_context io;
     Alation alation(io);
     Fault slow;  // the normal answer, 300 ms late
@@ -449,7 +449,7 @@ TEST_CASE("provider: cancelling one waiter leaves the shared refresh to the othe
     CHECK(alation.fake.access_tokens_minted() == 1);
 }
 
-TEST_CASE("provider: stop() and destruction complete every waiter and leave nothing running") {
+TEST_CASE("provider: stop() and destruction complete every waiter and leave nothing running", "[concurrency]") {
     asio::io_context io;
     Alation alation(io);
     Fault silent;
@@ -537,7 +537,7 @@ TEST_CASE("provider: regenerates the refresh token before it expires and stores 
     std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("provider: one provider shared by four threads") {
+TEST_CASE("provider: one provider shared by four threads", "[concurrency]") {
     asio::io_context io;
     FakeAlationOptions fake_options;
     fake_options.access_token_lifetime = 1500ms;
