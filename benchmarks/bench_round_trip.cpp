@@ -1,0 +1,205 @@
+// bench_round_trip: createAPIAccessToken calls per second against the fake Alation on loopback,
+// the library's Client next to a hand-written Beast keep-alive loop (the practical limit: same
+// JSON body, same headers, response parsed with boost::json), over plain HTTP and over TLS.
+//
+// The fake serves on its own thread and io_context; the clients run on this thread. Figures are
+// measured alternately (Client, Beast, Client, ...) so that the ratio is taken side by side.
+#include "bench_common.hpp"
+
+#include <alation/auth.hpp>
+#include <alation/auth/testing/fake_alation.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using namespace alation::auth;
+using bench::Clock;
+
+namespace {
+
+using Batch = std::function<double(std::uint64_t)>;
+constexpr int concurrency = 8;
+
+// Runs `calls` calls split over `workers` coroutines, `call(worker)` being one call; returns the
+// seconds until the last one finished. A failure ends the program: figures of failed calls are void.
+template <class Call>
+double run_calls(asio::io_context& io, std::uint64_t calls, int workers, Call call) {
+    int running = workers;
+    std::exception_ptr failure;
+    const auto start = Clock::now();
+    for (int w = 0; w < workers; ++w) {
+        const std::uint64_t share = calls / workers + (static_cast<std::uint64_t>(w) < calls % workers ? 1 : 0);
+        asio::co_spawn(
+            io,
+            [&call, w, share]() -> asio::awaitable<void> {
+                for (std::uint64_t i = 0; i < share; ++i) co_await call(w);
+            },
+            [&](std::exception_ptr e) {
+                if (e && !failure) failure = e;
+                if (--running == 0) io.stop();
+            });
+    }
+    io.run();
+    io.restart();
+    const double took = bench::seconds_since(start);
+    if (failure) std::rethrow_exception(failure);
+    return took;
+}
+
+// One keep-alive connection of the hand-written client: plain TCP or TLS.
+template <class Stream>
+struct BeastConnection {
+    Stream stream;
+    beast::flat_buffer buffer;
+};
+
+asio::awaitable<void> open(BeastConnection<beast::tcp_stream>& c, unsigned short port) {
+    co_await c.stream.async_connect({asio::ip::make_address("127.0.0.1"), port}, asio::use_awaitable);
+}
+
+asio::awaitable<void> open(BeastConnection<beast::ssl_stream<beast::tcp_stream>>& c, unsigned short port) {
+    co_await beast::get_lowest_layer(c.stream).async_connect({asio::ip::make_address("127.0.0.1"), port},
+                                                             asio::use_awaitable);
+    if (!SSL_set_tlsext_host_name(c.stream.native_handle(), "localhost"))
+        throw std::runtime_error("cannot set SNI");
+    c.stream.set_verify_mode(ssl::verify_peer);
+    c.stream.set_verify_callback(ssl::host_name_verification("localhost"));
+    co_await c.stream.async_handshake(ssl::stream_base::client, asio::use_awaitable);
+}
+
+// The hand-written loop: per call, format the body, POST it on the kept-alive connection, read
+// the response and parse it with boost::json, reading the token into `checksum`.
+template <class Stream>
+asio::awaitable<void> beast_call(BeastConnection<Stream>& c, const std::string& host, const RefreshToken& rt,
+                                 std::size_t& checksum) {
+    http::request<http::string_body> req{http::verb::post, "/integration/v1/createAPIAccessToken/", 11};
+    req.set(http::field::host, host);
+    req.set(http::field::user_agent, "alation-auth");
+    req.set(http::field::content_type, "application/json");
+    req.set(http::field::accept, "application/json");
+    req.body() = R"({"refresh_token":")" + std::string(rt.value.reveal()) + R"(","user_id":)" +
+                 std::to_string(rt.user_id) + "}";
+    req.prepare_payload();
+    co_await http::async_write(c.stream, req, asio::use_awaitable);
+    http::response<http::string_body> res;
+    co_await http::async_read(c.stream, c.buffer, res, asio::use_awaitable);
+    if (res.result() != http::status::ok) throw std::runtime_error("hand-written call: HTTP " + std::to_string(res.result_int()));
+    const auto body = boost::json::parse(res.body());
+    checksum += body.as_object().at("api_access_token").as_string().size();
+}
+
+struct Transport {
+    const char* name;
+    bool tls;
+};
+
+template <class Stream>
+std::vector<Batch> batches(asio::io_context& io, Client& client, const RefreshToken& rt, unsigned short port,
+                           const std::string& host, std::shared_ptr<ssl::context> tls_context,
+                           std::size_t& checksum) {
+    auto conns = std::make_shared<std::vector<std::unique_ptr<BeastConnection<Stream>>>>();
+    const auto make = [&io, tls_context]() {
+        if constexpr (std::is_same_v<Stream, beast::tcp_stream>)
+            return std::make_unique<BeastConnection<Stream>>(BeastConnection<Stream>{Stream(io), {}});
+        else
+            return std::make_unique<BeastConnection<Stream>>(BeastConnection<Stream>{Stream(io, *tls_context), {}});
+    };
+    // Connections are opened once (outside the timed batches) and kept alive, as the Client's pool does.
+    for (int i = 0; i < concurrency; ++i) conns->push_back(make());
+    run_calls(io, concurrency, concurrency, [conns, port](int w) { return open(*(*conns)[w], port); });
+
+    const auto client_call = [&client, &rt, &checksum](int) -> asio::awaitable<void> {
+        const AccessToken token = co_await client.create_access_token(rt);
+        checksum += token.value.size();
+    };
+    const auto hand_call = [conns, &host, &rt, &checksum](int w) { return beast_call(*(*conns)[w], host, rt, checksum); };
+    return {
+        [&io, client_call](std::uint64_t n) { return run_calls(io, n, 1, client_call); },
+        [&io, hand_call](std::uint64_t n) { return run_calls(io, n, 1, hand_call); },
+        [&io, client_call](std::uint64_t n) { return run_calls(io, n, concurrency, client_call); },
+        [&io, hand_call](std::uint64_t n) { return run_calls(io, n, concurrency, hand_call); },
+    };
+}
+
+bench::Stats per_second(const bench::Stats& ns) { return {1e9 / ns.median, 1e9 / ns.max, 1e9 / ns.min}; }
+
+void run(const Transport& transport, const bench::Mode& mode) {
+    asio::io_context server_io;
+    auto server_work = asio::make_work_guard(server_io);
+    testing::FakeAlationOptions fake_options;
+    fake_options.tls = transport.tls;
+    testing::FakeAlation fake(server_io.get_executor(), fake_options);
+    std::thread server([&] { server_io.run(); });
+    const auto user_id = fake.add_user("bench", "bench-password");
+    const auto rt = fake.issue_refresh_token(user_id, "bench");
+
+    ClientOptions options;
+    std::shared_ptr<ssl::context> tls_context;
+    const auto dir = std::filesystem::temp_directory_path();
+    std::string ca_file;
+    if (transport.tls) {
+        ca_file = fake.write_ca_file(dir);
+        options.ca_file = ca_file;
+        tls_context = std::make_shared<ssl::context>(ssl::context::tls_client);
+        tls_context->load_verify_file(ca_file);
+    }
+    asio::io_context io;
+    Client client(io.get_executor(), fake.base_url(), options);
+    const std::string host = transport.tls ? "localhost:" + std::to_string(fake.port())
+                                           : "127.0.0.1:" + std::to_string(fake.port());
+
+    std::size_t checksum = 0;
+    auto b = transport.tls ? batches<beast::ssl_stream<beast::tcp_stream>>(io, client, rt, fake.port(), host,
+                                                                          tls_context, checksum)
+                           : batches<beast::tcp_stream>(io, client, rt, fake.port(), host, tls_context, checksum);
+    const std::size_t minted_before = fake.access_tokens_minted();
+    const auto ns = bench::ns_per_op_side_by_side(b, mode);
+    if (checksum == 0 || fake.access_tokens_minted() == minted_before) throw std::logic_error("no token was minted");
+
+    const auto seq_client = per_second(ns[0]), seq_hand = per_second(ns[1]);
+    const auto con_client = per_second(ns[2]), con_hand = per_second(ns[3]);
+    const std::string n = std::to_string(concurrency);
+    bench::Table table(std::string("bench_round_trip: createAPIAccessToken over ") + transport.name +
+                       " (calls/s, higher is better; min = slowest repetition)");
+    table.row("(a) Client, sequential (keep-alive)", seq_client, "calls/s", ">= 1/1.2 of (b)",
+              bench::Table::verdict(seq_client.median * 1.2, seq_hand.median, false) + ", " +
+                  bench::Table::number(seq_client.median / seq_hand.median) + "x (b)");
+    table.row("(b) hand-written Beast keep-alive, sequential", seq_hand, "calls/s");
+    table.row("(a) Client, " + n + " concurrent coroutines", con_client, "calls/s", ">= 1/1.2 of (b)",
+              bench::Table::verdict(con_client.median * 1.2, con_hand.median, false) + ", " +
+                  bench::Table::number(con_client.median / con_hand.median) + "x (b)");
+    table.row("(b) hand-written Beast, " + n + " connections", con_hand, "calls/s");
+    table.row("fake: connections accepted in all", static_cast<double>(fake.connections_accepted()), "");
+    table.print();
+
+    fake.stop();
+    server_work.reset();
+    server.join();
+    if (!ca_file.empty()) std::filesystem::remove(ca_file);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const auto mode = bench::Mode::parse(argc, argv);
+    run({"plain HTTP", false}, mode);
+    run({"TLS", true}, mode);
+}
