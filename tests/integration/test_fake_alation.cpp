@@ -120,11 +120,16 @@ public:
         return r;
     }
 
+    // `elapsed` counts from before the request is written: the server's delay starts as soon as
+    // it has read the request, which may be before our write returns.
     Received exchange(const Request& req, std::chrono::milliseconds timeout = 2s) {
+        const auto start = std::chrono::steady_clock::now();
         Received r;
         r.ec = send(req);
         if (r.ec) return r;
-        return receive(timeout);
+        r = receive(timeout);
+        r.elapsed = std::chrono::steady_clock::now() - start;
+        return r;
     }
 
 private:
