@@ -575,3 +575,43 @@ TEST_CASE("provider: one provider shared by four threads", "[concurrency]") {
     CHECK(alation.fake.access_tokens_minted() >= 3);
     CHECK(alation.fake.access_tokens_minted() <= 6);
 }
+
+TEST_CASE("provider: a replica whose refresh token was regenerated elsewhere reloads it from the shared store") {
+    asio::io_context io;
+    FakeAlationOptions fake_options;
+    fake_options.refresh_token_lifetime = 3s;
+    Alation alation(io, fake_options);
+    const auto dir = std::filesystem::temp_directory_path() / ("alation-auth-fleet-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    auto store = std::make_shared<FileTokenStore>(dir / "token.json");
+
+    // Replica A regenerates the refresh token and saves it; replica B only mints.
+    ProviderOptions regenerating;
+    regenerating.token_store = store;
+    regenerating.refresh.regenerate_refresh_token = true;
+    regenerating.refresh.regenerate_window = 2s;
+    TokenProvider a(alation.client, alation.refresh_token, regenerating);
+
+    std::vector<ProviderEvent> b_events;
+    ProviderOptions minting;
+    minting.token_store = store;
+    minting.on_event = [&](const ProviderEvent& e) { b_events.push_back(e); };
+    TokenProvider b(alation.client, alation.refresh_token, minting);
+
+    run(io, [&]() -> asio::awaitable<void> {
+        const auto before = co_await b.token();
+        for (int i = 0; i < 300 && alation.fake.refresh_tokens_created() == 0; ++i) co_await sleep_for(10ms);
+        REQUIRE(alation.fake.refresh_tokens_created() == 1);
+
+        // B's next mint uses the revoked refresh token, is rejected, and B adopts the stored one.
+        b.invalidate(before.value);
+        const auto after = co_await b.token();
+        CHECK_FALSE(after.value == before.value);
+    }());
+    CHECK(b.refresh_token().value == a.refresh_token().value);
+    CHECK_FALSE(b.refresh_token().value == alation.refresh_token.value);
+    CHECK(std::any_of(b_events.begin(), b_events.end(), [](const ProviderEvent& e) {
+        return e.kind == ProviderEvent::Kind::refresh_token_reloaded;
+    }));
+    std::filesystem::remove_all(dir);
+}

@@ -31,8 +31,12 @@ struct ProviderEvent {
         /// regenRefreshToken succeeded; expires_at is set, and error is set if saving failed.
         refresh_token_regenerated,
         /// regenRefreshToken failed; error, diagnostics and retry_in are set. With a rejection
-        /// of the refresh token (e.g. another replica regenerated it first) it is final.
+        /// of the refresh token (e.g. another replica regenerated it first) it is final, unless
+        /// the TokenStore holds a newer one (refresh_token_reloaded).
         refresh_token_regeneration_failed,
+        /// The server rejected the refresh token and the TokenStore held a different one for the
+        /// same user (another replica regenerated it): that one is now in use; expires_at is set.
+        refresh_token_reloaded,
     };
     Kind kind;
     /// For the failures; for refresh_token_regenerated, a failure to save it in the TokenStore.
@@ -54,6 +58,7 @@ inline std::string_view to_string(ProviderEvent::Kind kind) noexcept {
     case Kind::token_invalidated: return "token_invalidated";
     case Kind::refresh_token_regenerated: return "refresh_token_regenerated";
     case Kind::refresh_token_regeneration_failed: return "refresh_token_regeneration_failed";
+    case Kind::refresh_token_reloaded: return "refresh_token_reloaded";
     }
     return "unknown";
 }

@@ -44,7 +44,7 @@ public:
           cache_(options_.refresh),
           random_(std::random_device{}()),
           refresh_token_(std::move(refresh_token)) {
-        if (expiry_known) cache_.replace_refresh_token(refresh_token_.local_expiry());
+        if (expiry_known) cache_.replace_refresh_token(estimated_expiry(refresh_token_));
     }
 
     /// Starts the first mint (and, when renewal is on, learns the refresh token's expiry).
@@ -152,7 +152,8 @@ private:
         const auto t = now();
         if (stopped_) return finish(std::move(waiter), Error::provider_stopped, nullptr);
         if (cache_.usable(t)) return finish(std::move(waiter), {}, cache_.current());
-        if (cache_.must_fail(t)) return finish(std::move(waiter), cache_.last_error(), nullptr);
+        if (cache_.must_fail(t) && !(cache_.refresh_token_rejected() && reload_refresh_token()))
+            return finish(std::move(waiter), cache_.last_error(), nullptr);
         waiters_.emplace(id, std::move(waiter));
         poll();
     }
@@ -250,6 +251,10 @@ private:
         } else {
             event.diagnostics = diag;
             event.retry_in = cache_.mint_failed(ec, diag, now(), draw());
+            if (is_rejection(ec) && reload_refresh_token()) {
+                emit(std::move(event));
+                return;
+            }
             if (!cache_.usable(now())) {
                 publish(nullptr);
                 finish_all(ec, nullptr);
@@ -265,13 +270,12 @@ private:
             [this, &rt](Diagnostics& diag, auto handler) {
                 client_.validate_refresh_token(rt.value, rt.user_id, diag, std::move(handler));
             },
-            [this](error_code ec, RefreshToken validated, TimePoint sent_at, const Diagnostics& diag) {
+            [this](error_code ec, RefreshToken validated, TimePoint, const Diagnostics& diag) {
                 if (!ec) {
-                    // The server's record, measured from our clock: when it expires from now.
-                    validated.requested_at = sent_at;
-                    cache_.replace_refresh_token(validated.local_expiry());
-                } else if (ec == Error::invalid_refresh_token || ec == Error::refresh_token_expired_or_revoked) {
+                    cache_.replace_refresh_token(estimated_expiry(validated));
+                } else if (is_rejection(ec)) {
                     cache_.regeneration_failed(ec, diag, now(), draw());
+                    if (reload_refresh_token()) return;
                 }
                 poll();
             });
@@ -305,10 +309,43 @@ private:
         } else {
             event.diagnostics = diag;
             event.retry_in = cache_.regeneration_failed(ec, diag, now(), draw());
+            if (is_rejection(ec) && reload_refresh_token()) {
+                emit(std::move(event));
+                return;
+            }
             if (cache_.refresh_token_rejected()) finish_all(ec, nullptr);
         }
         poll();
         emit(std::move(event));
+    }
+
+    static bool is_rejection(error_code ec) noexcept {
+        return ec == Error::invalid_refresh_token || ec == Error::refresh_token_expired_or_revoked;
+    }
+
+    [[nodiscard]] TimePoint estimated_expiry(const RefreshToken& token) const {
+        return estimate_local_expiry(token.expires_at, now(), std::chrono::system_clock::now());
+    }
+
+    // The server rejected our refresh token. Another replica sharing the TokenStore may have
+    // regenerated it, which revokes ours: if the store holds a different token for the same
+    // user, adopt it and mint with it at once. Returns whether it did.
+    bool reload_refresh_token() {
+        if (!options_.token_store) return false;
+        error_code ec;
+        auto stored = options_.token_store->load(ec);
+        if (ec || !stored) return false;
+        {
+            std::lock_guard lock(refresh_token_mutex_);
+            if (stored->user_id != refresh_token_.user_id || stored->value == refresh_token_.value) return false;
+            refresh_token_ = *stored;
+        }
+        cache_.replace_refresh_token(estimated_expiry(*stored));
+        poll();
+        ProviderEvent event{ProviderEvent::Kind::refresh_token_reloaded};
+        event.expires_at = stored->expires_at;
+        emit(std::move(event));
+        return true;
     }
 
     void do_stop() {

@@ -47,6 +47,14 @@ inline CachedToken make_cached_token(AccessToken token, TimePoint sent_at, const
     return CachedToken{std::move(token), expires_at - margin - jitter, expires_at - validity, expires_at};
 }
 
+/// The local instant a refresh token obtained elsewhere (given to the provider, loaded from a
+/// store, validated) expires. Its request instant is unknown here, so this one estimate trusts
+/// the wall clock: a few seconds of skew do not matter to a token that lives for weeks and is
+/// regenerated days before its end.
+inline TimePoint estimate_local_expiry(Timestamp expires_at, TimePoint now, std::chrono::system_clock::time_point wall_now) {
+    return now + std::chrono::duration_cast<TimePoint::duration>(expires_at - wall_now);
+}
+
 /// What the provider should start.
 enum class Work { none, mint, regenerate };
 
