@@ -17,6 +17,7 @@
 #include <boost/beast/http.hpp>
 
 #include "catch.hpp"
+#include "client_test_support.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -33,6 +34,8 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using namespace alation::auth;
 using namespace std::chrono_literals;
+using test::run;
+using test::run_until;
 using testing::FakeAlation;
 using testing::FakeAlationOptions;
 using testing::Fault;
@@ -52,49 +55,19 @@ struct ManualClock {
     }
 };
 
-/// The fake Alation with one user and a refresh token, and a client for it.
-struct Alation {
-    explicit Alation(asio::io_context& io, FakeAlationOptions options = {})
-        : fake(io.get_executor(), std::move(options)), client(io.get_executor(), fake.base_url(), client_options()) {
-        user_id = fake.add_user("svc", "svc-password");
-        refresh_token = fake.issue_refresh_token(user_id, "service");
-    }
-    static ClientOptions client_options() {
+/// The fake Alation with a user and a refresh token, and a client for it that never retries:
+/// the provider's own backoff is under test.
+struct Alation : test::Fixture {
+    explicit Alation(FakeAlationOptions options = {})
+        : Fixture(options), client(io.get_executor(), fake.base_url(), without_retries()), refresh_token(Fixture::refresh_token()) {}
+    static ClientOptions without_retries() {
         ClientOptions o;
-        o.retry = RetryPolicy::none();  // the provider's own backoff is under test
+        o.retry = RetryPolicy::none();
         return o;
     }
-    FakeAlation fake;
     Client client;
-    std::int64_t user_id = 0;
     RefreshToken refresh_token;
 };
-
-/// Runs `coroutine` on `io` until it finishes (the fake server would keep io.run() going
-/// forever); an exception inside it fails the test.
-template <class Awaitable>
-void run(asio::io_context& io, Awaitable coroutine) {
-    std::exception_ptr failure;
-    bool finished = false;
-    asio::co_spawn(io, std::move(coroutine), [&](std::exception_ptr e) {
-        failure = e;
-        finished = true;
-        io.stop();
-    });
-    io.run();
-    io.restart();
-    REQUIRE(finished);
-    if (failure) std::rethrow_exception(failure);
-}
-
-/// Runs `io` until `done()` holds, for tests driven by plain callbacks.
-template <class Predicate>
-void run_until(asio::io_context& io, Predicate done, SteadyClock::duration limit = 10s) {
-    const auto deadline = SteadyClock::now() + limit;
-    while (!done() && SteadyClock::now() < deadline) io.run_one_for(10ms);
-    io.restart();
-    REQUIRE(done());
-}
 
 asio::awaitable<void> sleep_for(SteadyClock::duration d) {
     asio::steady_timer t(co_await asio::this_coro::executor, d);
@@ -152,8 +125,8 @@ std::string everything_printed(const std::vector<ProviderEvent>& events) {
 }  // namespace
 
 TEST_CASE("provider: mints once and serves the cached token") {
-    asio::io_context io;
-    Alation alation(io);
+    Alation alation;
+    auto& io = alation.io;
     TokenProvider provider(alation.client, alation.refresh_token);
     run(io, [&]() -> asio::awaitable<void> {
         const AccessToken first = co_await provider.token();
@@ -174,8 +147,8 @@ TEST_CASE("provider: mints once and serves the cached token") {
 }
 
 TEST_CASE("provider: completion tokens other than the default") {
-    asio::io_context io;
-    Alation alation(io);
+    Alation alation;
+    auto& io = alation.io;
     TokenProvider provider(alation.client, alation.refresh_token);
 
     error_code callback_ec = Error::timeout;
@@ -209,11 +182,11 @@ TEST_CASE("provider: completion tokens other than the default") {
 }
 
 TEST_CASE("provider: a service loop over many token lifetimes never sends an expired token or waits", "[concurrency]") {
-    asio::io_context io;
     FakeAlationOptions options;
     options.access_token_lifetime = 2s;
     options.server_clock_offset = -3h;  // the server's clock is behind ours: expiry must not care
-    Alation alation(io, options);
+    Alation alation(options);
+    auto& io = alation.io;
     std::vector<ProviderEvent> events;
     ProviderOptions provider_options;
     provider_options.on_event = [&](const ProviderEvent& e) { events.push_back(e); };
@@ -254,8 +227,8 @@ TEST_CASE("provider: a service loop over many token lifetimes never sends an exp
 }
 
 TEST_CASE("provider: 10,000 concurrent callers at expiry cause exactly one mint", "[concurrency]") {
-    asio::io_context io;
-    Alation alation(io);
+    Alation alation;
+    auto& io = alation.io;
     ManualClock clock;
     ProviderOptions options;
     options.clock = clock.function();
@@ -289,8 +262,8 @@ TEST_CASE("provider: 10,000 concurrent callers at expiry cause exactly one mint"
 }
 
 TEST_CASE("provider: a failed background refresh leaves callers unaffected and is retried") {
-    asio::io_context io;
-    Alation alation(io);
+    Alation alation;
+    auto& io = alation.io;
     ManualClock clock;
     std::vector<ProviderEvent> events;
     ProviderOptions options;
@@ -342,8 +315,8 @@ TEST_CASE("provider: a failed background refresh leaves callers unaffected and i
 }
 
 TEST_CASE("provider: with no valid token left, a failure reaches the waiters with diagnostics") {
-    asio::io_context io;
-    Alation alation(io);
+    Alation alation;
+    auto& io = alation.io;
     Fault html;
     html.status = 502;
     html.html = true;
@@ -361,8 +334,8 @@ TEST_CASE("provider: with no valid token left, a failure reaches the waiters wit
 }
 
 TEST_CASE("provider: a burst of 401s from requests in flight mints one new token", "[concurrency]") {
-    asio::io_context io;
-    Alation alation(io);
+    Alation alation;
+    auto& io = alation.io;
     TokenProvider provider(alation.client, alation.refresh_token);
     std::string first;
     run(io, [&]() -> asio::awaitable<void> { first = (co_await provider.token()).value.reveal(); }());
@@ -392,8 +365,8 @@ TEST_CASE("provider: a burst of 401s from requests in flight mints one new token
 }
 
 TEST_CASE("provider: invalidate ignores a report about a token that is no longer current") {
-    asio::io_context io;
-    Alation alation(io);
+    Alation alation;
+    auto& io = alation.io;
     TokenProvider provider(alation.client, alation.refresh_token);
     run(io, [&]() -> asio::awaitable<void> {
         const auto a = co_await provider.token();
@@ -409,8 +382,8 @@ TEST_CASE("provider: invalidate ignores a report about a token that is no longer
 }
 
 TEST_CASE("provider: a revoked refresh token is a clear error, not a retry loop") {
-    asio::io_context io;
-    Alation alation(io);
+    Alation alation;
+    auto& io = alation.io;
     alation.fake.revoke_refresh_token(alation.refresh_token.value);
     ProviderOptions options;
     options.refresh.initial_backoff = 1ms;
@@ -429,8 +402,8 @@ TEST_CASE("provider: a revoked refresh token is a clear error, not a retry loop"
 }
 
 TEST_CASE("provider: cancelling one waiter leaves the shared refresh to the others", "[concurrency]") {
-    asio::io_context io;
-    Alation alation(io);
+    Alation alation;
+    auto& io = alation.io;
     Fault slow;  // the normal answer, 300 ms late
     slow.kind = Fault::Kind::close_after_response;
     slow.delay = 300ms;
@@ -450,8 +423,8 @@ TEST_CASE("provider: cancelling one waiter leaves the shared refresh to the othe
 }
 
 TEST_CASE("provider: stop() and destruction complete every waiter and leave nothing running", "[concurrency]") {
-    asio::io_context io;
-    Alation alation(io);
+    Alation alation;
+    auto& io = alation.io;
     Fault silent;
     silent.kind = Fault::Kind::never_answer;
     alation.fake.inject(std::string(mint_path), silent);
@@ -482,13 +455,11 @@ TEST_CASE("provider: stop() and destruction complete every waiter and leave noth
 }
 
 TEST_CASE("provider: regenerates the refresh token before it expires and stores it") {
-    asio::io_context io;
     FakeAlationOptions fake_options;
     fake_options.refresh_token_lifetime = 3s;
-    Alation alation(io, fake_options);
-    const auto dir = std::filesystem::temp_directory_path() / ("alation-auth-provider-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    auto store = std::make_shared<FileTokenStore>(dir / "token.json");
+    Alation alation(fake_options);
+    auto& io = alation.io;
+    auto store = std::make_shared<FileTokenStore>(alation.dir / "token.json");
 
     std::vector<ProviderEvent> events;
     ProviderOptions options;
@@ -534,14 +505,13 @@ TEST_CASE("provider: regenerates the refresh token before it expires and stores 
     const auto printed = everything_printed(events);
     CHECK(printed.find(original.value.reveal()) == std::string::npos);
     CHECK(printed.find(regenerated.value.reveal()) == std::string::npos);
-    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("provider: one provider shared by four threads", "[concurrency]") {
-    asio::io_context io;
     FakeAlationOptions fake_options;
     fake_options.access_token_lifetime = 1500ms;
-    Alation alation(io, fake_options);
+    Alation alation(fake_options);
+    auto& io = alation.io;
     TokenProvider provider(alation.client, alation.refresh_token);
 
     constexpr int workers = 16;
@@ -577,13 +547,11 @@ TEST_CASE("provider: one provider shared by four threads", "[concurrency]") {
 }
 
 TEST_CASE("provider: a replica whose refresh token was regenerated elsewhere reloads it from the shared store") {
-    asio::io_context io;
     FakeAlationOptions fake_options;
     fake_options.refresh_token_lifetime = 3s;
-    Alation alation(io, fake_options);
-    const auto dir = std::filesystem::temp_directory_path() / ("alation-auth-fleet-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    auto store = std::make_shared<FileTokenStore>(dir / "token.json");
+    Alation alation(fake_options);
+    auto& io = alation.io;
+    auto store = std::make_shared<FileTokenStore>(alation.dir / "token.json");
 
     // Replica A regenerates the refresh token and saves it; replica B only mints.
     ProviderOptions regenerating;
@@ -613,5 +581,4 @@ TEST_CASE("provider: a replica whose refresh token was regenerated elsewhere rel
     CHECK(std::any_of(b_events.begin(), b_events.end(), [](const ProviderEvent& e) {
         return e.kind == ProviderEvent::Kind::refresh_token_reloaded;
     }));
-    std::filesystem::remove_all(dir);
 }
