@@ -321,6 +321,25 @@ TEST_CASE("a server closing idle connections is survived transparently") {
     }
 }
 
+TEST_CASE("an idle connection the server closed is detected before it is reused") {
+    Fixture f;
+    ClientOptions options = fast_options();
+    options.retry = RetryPolicy::none();
+    Client client = f.client(options);
+    f.fake.inject(access_path(), Fault{.kind = Fault::Kind::close_after_response});
+    run(f.io, [&]() -> awaitable<void> {
+        co_await client.create_access_token(f.refresh_token());
+        // Let the server's close arrive; then createRefreshToken, which is never sent twice, must
+        // go out on a fresh connection rather than fail on the dead one.
+        asio::steady_timer pause(co_await asio::this_coro::executor, 100ms);
+        co_await pause.async_wait(use_awaitable);
+        RefreshToken t = co_await client.create_refresh_token(f.credentials());
+        CHECK(t.user_id == f.user_id);
+    });
+    CHECK(f.fake.request_count(create_refresh_path()) == 1);
+    CHECK(f.fake.connections_accepted() == 2);
+}
+
 TEST_CASE("the server closing a reused connection mid-call: one fresh connection, not a retry") {
     Fixture f;
     ClientOptions options = fast_options();
