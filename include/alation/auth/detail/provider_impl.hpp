@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -62,15 +63,17 @@ public:
     [[nodiscard]] TimePoint now() const { return options_.clock ? options_.clock() : SteadyClock::now(); }
 
     /// The hot path, from any thread: the published token if it may be used at `now`, else
-    /// null. Past the refresh margin it asks the strand, once, to start the background refresh.
+    /// null. Once the cache has work due (a refresh past the margin, a retry after a backoff)
+    /// it asks the strand, once, to start it: the timer does the same, but a late timer or an
+    /// injected clock must not hold a refresh back.
     TokenPtr usable_token(TimePoint now) {
+        if (now.time_since_epoch().count() >= work_due_at_.load(std::memory_order_relaxed)) nudge();
         TokenPtr token;
         {
             std::lock_guard lock(snapshot_mutex_);
             token = snapshot_;
         }
         if (!token || now >= token->usable_until) return nullptr;
-        if (now >= token->refresh_at) nudge();
         return token;
     }
 
@@ -207,6 +210,7 @@ private:
 
     void schedule() {
         const auto wake = cache_.next_wakeup();
+        work_due_at_.store(wake ? wake->time_since_epoch().count() : never, std::memory_order_relaxed);
         ++timer_generation_;
         if (!wake) return (void)timer_.cancel();
         // The injectable clock decides; the real timer only waits out the same distance.
@@ -351,6 +355,7 @@ private:
     void do_stop() {
         if (stopped_) return;
         stopped_ = true;
+        work_due_at_.store(never, std::memory_order_relaxed);
         ++timer_generation_;
         timer_.cancel();
         cancel_.emit(boost::asio::cancellation_type::terminal);
@@ -379,6 +384,9 @@ private:
 
     std::mutex snapshot_mutex_;
     TokenPtr snapshot_;
+    // When the cache next has work to start (TimePoint ticks), for the hot path's nudge.
+    static constexpr TimePoint::rep never = std::numeric_limits<TimePoint::rep>::max();
+    std::atomic<TimePoint::rep> work_due_at_{never};
     std::atomic<bool> nudged_{false};
     std::atomic<std::uint64_t> next_waiter_id_{0};
 };
