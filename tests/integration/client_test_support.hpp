@@ -14,11 +14,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <unistd.h>
 #include <chrono>
 #include <exception>
 #include <filesystem>
 #include <string>
-#include <unistd.h>
 
 namespace alation::auth::test {
 

@@ -142,7 +142,8 @@ TEST_CASE("callbacks: completion on the io_context, never inside the initiating 
     CHECK(!got);  // not inline
     Diagnostics diag;
     std::optional<error_code> bad_ec;
-    client.create_access_token(Secret("not-a-token"), f.user_id, diag, [&](error_code ec, AccessToken) { bad_ec = ec; });
+    client.create_access_token(Secret("not-a-token"), f.user_id, diag,
+                               [&](error_code ec, AccessToken) { bad_ec = ec; });
     run_until(f.io, [&] { return got && bad_ec; });
     CHECK(got_ec == error_code{});
     REQUIRE(got);
@@ -176,8 +177,8 @@ TEST_CASE("as_tuple(use_awaitable) and use_future") {
         auto [ec, token] = co_await client.create_access_token(refresh, asio::as_tuple(use_awaitable));
         CHECK(!ec);
         CHECK(token.user_id == f.user_id);
-        auto [ec2, token2] = co_await client.validate_refresh_token(Secret("nope"), f.user_id,
-                                                                    asio::as_tuple(use_awaitable));
+        auto [ec2, token2] =
+            co_await client.validate_refresh_token(Secret("nope"), f.user_id, asio::as_tuple(use_awaitable));
         CHECK(ec2 == Error::invalid_refresh_token);
     });
 
@@ -432,8 +433,8 @@ TEST_CASE("calls from a 4-thread io_context", "[concurrency]") {
 }
 
 TEST_CASE("per-operation cancellation, every type, ends the call and drops its connection") {
-    for (auto type : {asio::cancellation_type::terminal, asio::cancellation_type::partial,
-                      asio::cancellation_type::total}) {
+    for (auto type :
+         {asio::cancellation_type::terminal, asio::cancellation_type::partial, asio::cancellation_type::total}) {
         INFO("type " << static_cast<int>(type));
         Fixture f;
         ClientOptions options = fast_options();
@@ -444,13 +445,13 @@ TEST_CASE("per-operation cancellation, every type, ends the call and drops its c
 
         asio::cancellation_signal signal;
         std::optional<error_code> result;
-        client.create_access_token(refresh, asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, AccessToken) {
-                                       result = ec;
-                                   }));
+        client.create_access_token(
+            refresh, asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, AccessToken) { result = ec; }));
         asio::steady_timer timer(f.io, 50ms);
         timer.async_wait([&](error_code) { signal.emit(type); });
         const auto start = SteadyClock::now();
-        run_until(f.io, [&] { return result.has_value(); }, 3s);
+        run_until(
+            f.io, [&] { return result.has_value(); }, 3s);
         CHECK(*result == asio::error::operation_aborted);
         CHECK(SteadyClock::now() - start < 2s);
 

@@ -125,12 +125,13 @@ struct Matrix : Fixture {
 
 std::string path_of(Endpoint e) { return std::string(detail::path(e)); }
 
-const Endpoint all_endpoints[] = {Endpoint::create_refresh_token,  Endpoint::validate_refresh_token,
+const Endpoint all_endpoints[] = {Endpoint::create_refresh_token,     Endpoint::validate_refresh_token,
                                   Endpoint::regenerate_refresh_token, Endpoint::create_access_token,
-                                  Endpoint::validate_access_token, Endpoint::revoke_access_tokens};
+                                  Endpoint::validate_access_token,    Endpoint::revoke_access_tokens};
 
 bool is_ssl_reason(error_code ec, int reason) {
-    return ec.category() == asio::error::get_ssl_category() && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == reason;
+    return ec.category() == asio::error::get_ssl_category() &&
+           ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == reason;
 }
 
 }  // namespace
@@ -225,8 +226,8 @@ TEST_CASE("fault matrix: 200 bodies that are not the contract's JSON") {
     const std::string token(48, 'A');
     auto body = [&](std::string user_id, std::string expires, std::string extra = "") {
         return R"({"api_access_token":")" + token + R"(","user_id":)" + user_id +
-               R"(,"created_at":"2026-01-01T00:00:00Z","token_expires_at":)" + expires +
-               R"(,"token_status":"ACTIVE")" + extra + "}";
+               R"(,"created_at":"2026-01-01T00:00:00Z","token_expires_at":)" + expires + R"(,"token_status":"ACTIVE")" +
+               extra + "}";
     };
     struct Case {
         std::string name, body, field, message;
@@ -269,8 +270,9 @@ TEST_CASE("fault matrix: a 200 with the wrong Content-Type") {
     CHECK(out.diag.message() == "expected application/json");
 
     // Parameters and +json types are fine.
-    m.fake.inject(path_of(Endpoint::revoke_access_tokens),
-                  Fault{.status = 200, .body = R"({"detail":"Revoked"})", .content_type = "Application/JSON; charset=utf-8"});
+    m.fake.inject(
+        path_of(Endpoint::revoke_access_tokens),
+        Fault{.status = 200, .body = R"({"detail":"Revoked"})", .content_type = "Application/JSON; charset=utf-8"});
     out = m.call(Endpoint::revoke_access_tokens);
     CHECK(!out.ec);
 }
@@ -334,7 +336,8 @@ TEST_CASE("fault matrix: 503 three times, then success") {
 
 TEST_CASE("fault matrix: 401 and 400 are never retried") {
     Matrix m;
-    m.fake.inject(access_path(), Fault{.status = 401, .body = R"({"detail":"Refresh token provided is invalid.","code":"401000"})"});
+    m.fake.inject(access_path(),
+                  Fault{.status = 401, .body = R"({"detail":"Refresh token provided is invalid.","code":"401000"})"});
     Outcome out = m.call(Endpoint::create_access_token);
     CHECK(out.ec == Error::invalid_refresh_token);
     CHECK(out.diag.server_code() == "401000");
@@ -388,14 +391,16 @@ TEST_CASE("fault matrix: a plain HTTP server behind an https URL fails promptly"
 TEST_CASE("fault matrix: secret hygiene, a server echoing the secret it was sent") {
     Matrix m;
     const std::string token(m.refresh.value.reveal());
-    m.fake.inject(access_path(),
-                  Fault{.status = 400, .body = R"({"detail":"bad refresh_token )" + token + R"(","code":")" + token + "\"}"});
+    m.fake.inject(
+        access_path(),
+        Fault{.status = 400, .body = R"({"detail":"bad refresh_token )" + token + R"(","code":")" + token + "\"}"});
     Outcome out = m.call(Endpoint::create_access_token);
     CHECK(out.ec == Error::bad_request);
     CHECK(out.diag.server_detail() == "bad refresh_token [redacted]");
 
-    m.fake.inject(path_of(Endpoint::create_refresh_token),
-                  Fault{.status = 502, .body = "<html><body>upstream said " + password + "</body></html>", .html = true});
+    m.fake.inject(
+        path_of(Endpoint::create_refresh_token),
+        Fault{.status = 502, .body = "<html><body>upstream said " + password + "</body></html>", .html = true});
     out = m.call(Endpoint::create_refresh_token);
     CHECK(out.ec == Error::server_error);
     CHECK(out.diag.server_detail().find("[redacted]") != std::string::npos);

@@ -122,9 +122,9 @@ struct CallInitiation {
     void operator()(Handler&& handler, Diagnostics* diag, Endpoint endpoint, RequestBody body) const {
         std::unique_ptr<Diagnostics> owned = diag ? nullptr : std::make_unique<Diagnostics>();
         Diagnostics* target = diag ? diag : owned.get();
-        impl->async_exchange(endpoint, std::move(body), *target,
-                             adapt_handler(std::forward<Handler>(handler),
-                                           ParseResult<Result>{std::move(owned), target, endpoint}));
+        impl->async_exchange(
+            endpoint, std::move(body), *target,
+            adapt_handler(std::forward<Handler>(handler), ParseResult<Result>{std::move(owned), target, endpoint}));
     }
 };
 

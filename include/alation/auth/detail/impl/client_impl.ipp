@@ -8,7 +8,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -37,9 +36,8 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <exception>
-#include <limits>
-#include <optional>
 #include <string>
 #include <variant>
 
@@ -161,8 +159,7 @@ inline bool is_json_content_type(std::string_view value) {
                });
     };
     // application/json, or a structured +json type such as application/problem+json.
-    return iequals(media, "application/json") ||
-           (media.size() > 5 && iequals(media.substr(media.size() - 5), "+json"));
+    return iequals(media, "application/json") || (media.size() > 5 && iequals(media.substr(media.size() - 5), "+json"));
 }
 
 // Overwrites the bytes a flat_buffer ever held (a response body holds tokens).
@@ -311,8 +308,8 @@ private:
                 diag_.set_message("cannot configure the TLS connection");
                 co_return ec;
             }
-            auto [handshake_ec] = co_await tls->async_handshake(asio::ssl::stream_base::client,
-                                                                asio::as_tuple(asio::use_awaitable));
+            auto [handshake_ec] =
+                co_await tls->async_handshake(asio::ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
             if (handshake_ec) {
                 diag_.set_message("TLS handshake failed");
                 co_return client_detail::normalize(handshake_ec);
@@ -354,8 +351,7 @@ private:
         stale = false;
         keep_alive = false;
 
-        http::request<http::string_body> request{http::verb::post, url.path_prefix + std::string(path(endpoint_)),
-                                                 11};
+        http::request<http::string_body> request{http::verb::post, url.path_prefix + std::string(path(endpoint_)), 11};
         request.set(http::field::host, url.host_header);
         request.set(http::field::user_agent, options.user_agent);
         request.set(http::field::content_type, "application/json");
@@ -365,9 +361,8 @@ private:
 
         connection.tcp().expires_after(options.request_timeout);
         response.requested_at = SteadyClock::now();
-        auto [write_ec, written] = co_await connection.visit([&](auto& stream) {
-            return http::async_write(stream, request, asio::as_tuple(asio::use_awaitable));
-        });
+        auto [write_ec, written] = co_await connection.visit(
+            [&](auto& stream) { return http::async_write(stream, request, asio::as_tuple(asio::use_awaitable)); });
         Secret::wipe(request.body());
         if (write_ec) {
             stale = client_detail::is_stale_connection_error(write_ec);
@@ -420,7 +415,8 @@ private:
             Secret::wipe(message.body());
             co_return ec;
         }
-        if (auto type = message[http::field::content_type]; !type.empty() && !client_detail::is_json_content_type(type)) {
+        if (auto type = message[http::field::content_type];
+            !type.empty() && !client_detail::is_json_content_type(type)) {
             Secret::wipe(message.body());
             diag_.set_field("Content-Type");
             diag_.set_message("expected application/json");
@@ -474,7 +470,8 @@ ALATION_AUTH_DECL ClientImpl::ClientImpl(executor_type executor, BaseUrl url, Cl
         load("cannot load ClientOptions::ca_file " + options_.ca_file,
              [&] { ssl_context_->load_verify_file(options_.ca_file); });
     if (!options_.ca_dir.empty())
-        load("cannot use ClientOptions::ca_dir " + options_.ca_dir, [&] { ssl_context_->add_verify_path(options_.ca_dir); });
+        load("cannot use ClientOptions::ca_dir " + options_.ca_dir,
+             [&] { ssl_context_->add_verify_path(options_.ca_dir); });
 }
 
 ALATION_AUTH_DECL ClientImpl::~ClientImpl() = default;
