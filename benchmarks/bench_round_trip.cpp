@@ -4,6 +4,8 @@
 //
 // The fake serves on its own thread and io_context; the clients run on this thread. Figures are
 // measured alternately (Client, Beast, Client, ...) so that the ratio is taken side by side.
+// Besides calls/s, the CPU time the client thread spends per call is reported: on a shared
+// machine it is the steadier figure, and it separates the client's own cost from waiting.
 #include "bench_common.hpp"
 
 #include <alation/auth.hpp>
@@ -20,6 +22,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -38,12 +41,23 @@ namespace {
 using Batch = std::function<double(std::uint64_t)>;
 constexpr int concurrency = 8;
 
+double thread_cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Client-thread CPU microseconds per call of each batch run, in order (calibration and warm-up
+// first, the measured repetitions last).
+using CpuLog = std::vector<double>;
+
 // Runs `calls` calls split over `workers` coroutines, `call(worker)` being one call; returns the
 // seconds until the last one finished. A failure ends the program: figures of failed calls are void.
 template <class Call>
-double run_calls(asio::io_context& io, std::uint64_t calls, int workers, Call call) {
+double run_calls(asio::io_context& io, std::uint64_t calls, int workers, Call call, CpuLog* cpu = nullptr) {
     int running = workers;
     std::exception_ptr failure;
+    const double cpu_start = thread_cpu_seconds();
     const auto start = Clock::now();
     for (int w = 0; w < workers; ++w) {
         const std::uint64_t share = calls / workers + (static_cast<std::uint64_t>(w) < calls % workers ? 1 : 0);
@@ -61,6 +75,7 @@ double run_calls(asio::io_context& io, std::uint64_t calls, int workers, Call ca
     io.restart();
     const double took = bench::seconds_since(start);
     if (failure) std::rethrow_exception(failure);
+    if (cpu) cpu->push_back((thread_cpu_seconds() - cpu_start) * 1e6 / static_cast<double>(calls));
     return took;
 }
 
@@ -114,7 +129,7 @@ struct Transport {
 template <class Stream>
 std::vector<Batch> batches(asio::io_context& io, Client& client, const RefreshToken& rt, unsigned short port,
                            const std::string& host, std::shared_ptr<ssl::context> tls_context,
-                           std::size_t& checksum) {
+                           std::size_t& checksum, std::vector<CpuLog>& cpu) {
     auto conns = std::make_shared<std::vector<std::unique_ptr<BeastConnection<Stream>>>>();
     const auto make = [&io, tls_context]() {
         if constexpr (std::is_same_v<Stream, beast::tcp_stream>)
@@ -131,11 +146,12 @@ std::vector<Batch> batches(asio::io_context& io, Client& client, const RefreshTo
         checksum += token.value.size();
     };
     const auto hand_call = [conns, &host, &rt, &checksum](int w) { return beast_call(*(*conns)[w], host, rt, checksum); };
+    cpu.assign(4, {});
     return {
-        [&io, client_call](std::uint64_t n) { return run_calls(io, n, 1, client_call); },
-        [&io, hand_call](std::uint64_t n) { return run_calls(io, n, 1, hand_call); },
-        [&io, client_call](std::uint64_t n) { return run_calls(io, n, concurrency, client_call); },
-        [&io, hand_call](std::uint64_t n) { return run_calls(io, n, concurrency, hand_call); },
+        [&io, client_call, &cpu](std::uint64_t n) { return run_calls(io, n, 1, client_call, &cpu[0]); },
+        [&io, hand_call, &cpu](std::uint64_t n) { return run_calls(io, n, 1, hand_call, &cpu[1]); },
+        [&io, client_call, &cpu](std::uint64_t n) { return run_calls(io, n, concurrency, client_call, &cpu[2]); },
+        [&io, hand_call, &cpu](std::uint64_t n) { return run_calls(io, n, concurrency, hand_call, &cpu[3]); },
     };
 }
 
@@ -167,9 +183,11 @@ void run(const Transport& transport, const bench::Mode& mode) {
                                            : "127.0.0.1:" + std::to_string(fake.port());
 
     std::size_t checksum = 0;
+    std::vector<CpuLog> cpu_log;
     auto b = transport.tls ? batches<beast::ssl_stream<beast::tcp_stream>>(io, client, rt, fake.port(), host,
-                                                                          tls_context, checksum)
-                           : batches<beast::tcp_stream>(io, client, rt, fake.port(), host, tls_context, checksum);
+                                                                          tls_context, checksum, cpu_log)
+                           : batches<beast::tcp_stream>(io, client, rt, fake.port(), host, tls_context, checksum,
+                                                        cpu_log);
     const std::size_t minted_before = fake.access_tokens_minted();
     const auto ns = bench::ns_per_op_side_by_side(b, mode);
     if (checksum == 0 || fake.access_tokens_minted() == minted_before) throw std::logic_error("no token was minted");
@@ -187,6 +205,17 @@ void run(const Transport& transport, const bench::Mode& mode) {
               bench::Table::verdict(con_client.median * 1.2, con_hand.median, false) + ", " +
                   bench::Table::number(con_client.median / con_hand.median) + "x (b)");
     table.row("(b) hand-written Beast, " + n + " connections", con_hand, "calls/s");
+    const auto cpu = [&](int i) {
+        const auto& log = cpu_log[i];
+        return bench::summarize(std::vector<double>(log.end() - mode.repetitions, log.end()));
+    };
+    const auto cpu_ratio = [&](int client_i, int hand_i) {
+        return bench::Table::number(cpu(client_i).median / cpu(hand_i).median) + "x (b)";
+    };
+    table.row("(a) Client, sequential: client-thread CPU per call", cpu(0), "us", "", cpu_ratio(0, 1));
+    table.row("(b) hand-written, sequential: client-thread CPU per call", cpu(1), "us");
+    table.row("(a) Client, " + n + " concurrent: client-thread CPU per call", cpu(2), "us", "", cpu_ratio(2, 3));
+    table.row("(b) hand-written, " + n + " connections: client-thread CPU per call", cpu(3), "us");
     table.row("fake: connections accepted in all", static_cast<double>(fake.connections_accepted()), "");
     table.print();
 
