@@ -24,7 +24,8 @@ struct ProviderEvent {
         /// A new access token is in use; expires_at is set.
         refresh_succeeded,
         /// A mint failed; error, diagnostics and retry_in are set. With invalid_refresh_token or
-        /// refresh_token_expired_or_revoked there is no retry: the refresh token is dead.
+        /// refresh_token_expired_or_revoked there is no retry, unless the TokenStore holds a
+        /// different token (refresh_token_reloaded comes first then).
         refresh_failed,
         /// invalidate() dropped the current token; a new one is being minted.
         token_invalidated,
@@ -78,7 +79,9 @@ struct ProviderOptions {
     RefreshPolicy refresh;
     /// Where a regenerated refresh token is saved (see RefreshPolicy::regenerate_refresh_token).
     /// Also read when the provider starts: a stored token for the same user that expires later
-    /// than the one given to the constructor is used instead.
+    /// than the one given to the constructor is used instead; and when the server rejects the
+    /// refresh token: a different stored token for the same user is adopted. Called on the
+    /// provider's strand (load also in the constructor): keep it quick. Load errors are ignored.
     std::shared_ptr<TokenStore> token_store;
     /// Called on the provider's strand after each event; must not block for long or throw.
     std::function<void(const ProviderEvent&)> on_event;

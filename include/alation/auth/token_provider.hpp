@@ -52,7 +52,9 @@ inline constexpr std::string_view token_header = "TOKEN";
 /// Errors of token(), authorize() and send() while waiting for a token: the error of the
 /// failed mint (any Client error, e.g. Error::server_error, Error::timeout, a transport code);
 /// Error::invalid_refresh_token or Error::refresh_token_expired_or_revoked once the server has
-/// rejected the refresh token, which is final for this provider; Error::provider_stopped;
+/// rejected the refresh token, which is final for this provider unless its
+/// ProviderOptions::token_store holds a different token for the same user (each such call
+/// looks again); Error::provider_stopped;
 /// `operation_aborted`. A caller that finds no usable token while the provider backs off after
 /// a failed mint gets that failure at once instead of waiting out the backoff.
 ///
