@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <future>
 #include <optional>
 #include <thread>
@@ -167,6 +168,42 @@ TEST_CASE("a failure completes without running the handler inline, even before a
     CHECK(!called);
     io.run();
     CHECK(called);
+}
+
+TEST_CASE("a caller's mistake fails with invalid_argument, without a request, never inline") {
+    Fixture f;
+    Client client = f.client();
+    const RefreshToken valid = f.refresh_token();
+    struct Case {
+        std::function<void(Diagnostics&, std::function<void(error_code)>)> call;
+        std::string message;
+    };
+    const auto done = [](std::function<void(error_code)> h) {
+        return [h = std::move(h)](error_code ec, auto&&) { h(ec); };
+    };
+    const Secret empty;
+    const Credentials no_user{"", Secret(password), "etl"};
+    const Credentials no_password{"alice", Secret(), "etl"};
+    const std::vector<Case> cases = {
+        {[&](Diagnostics& d, auto h) { client.create_access_token(empty, f.user_id, d, done(h)); }, "the token is empty"},
+        {[&](Diagnostics& d, auto h) { client.create_access_token(valid.value, 0, d, done(h)); }, "user_id must be positive"},
+        {[&](Diagnostics& d, auto h) { client.validate_access_token(valid.value, -7, d, done(h)); }, "user_id must be positive"},
+        {[&](Diagnostics& d, auto h) { client.revoke_access_tokens(empty, f.user_id, d, done(h)); }, "the token is empty"},
+        {[&](Diagnostics& d, auto h) { client.create_refresh_token(no_user, d, done(h)); }, "the username is empty"},
+        {[&](Diagnostics& d, auto h) { client.create_refresh_token(no_password, d, done(h)); }, "the password is empty"},
+    };
+    for (const auto& c : cases) {
+        Diagnostics diag;
+        std::optional<error_code> result;
+        c.call(diag, [&](error_code ec) { result = ec; });
+        CHECK_FALSE(result);  // not inside the initiating call
+        run_until(f.io, [&] { return result.has_value(); });
+        CHECK(*result == Error::invalid_argument);
+        CHECK(diag.message() == c.message);
+        CHECK(diag.http_status() == 0);
+    }
+    CHECK(f.fake.request_count(access_path()) == 0);
+    CHECK(f.fake.request_count(create_refresh_path()) == 0);
 }
 
 TEST_CASE("as_tuple(use_awaitable) and use_future") {

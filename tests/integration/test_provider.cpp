@@ -404,6 +404,19 @@ TEST_CASE("provider: a revoked refresh token is a clear error, not a retry loop"
     CHECK(alation.fake.request_count(mint_path) == 1);
 }
 
+TEST_CASE("provider: an unusable refresh token is the caller's error, reported at once") {
+    Alation alation;
+    auto& io = alation.io;
+    TokenProvider provider(alation.client, Secret(), alation.user_id);
+    run(io, [&]() -> asio::awaitable<void> {
+        Diagnostics diag;
+        auto [ec, token] = co_await provider.token(diag, asio::as_tuple(asio::use_awaitable));
+        CHECK(ec == Error::invalid_argument);
+        CHECK(diag.message() == "the token is empty");
+    }());
+    CHECK(alation.fake.request_count(mint_path) == 0);
+}
+
 TEST_CASE("provider: cancelling one waiter leaves the shared refresh to the others", "[concurrency]") {
     Alation alation;
     auto& io = alation.io;

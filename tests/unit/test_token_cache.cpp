@@ -171,7 +171,8 @@ TEST_CASE("With no usable token left, a failure fails the callers instead of han
 
 TEST_CASE("A rejected refresh token is final: no retry loop, current token still served") {
     for (const error_code rejection : {make_error_code(Error::invalid_refresh_token),
-                                       make_error_code(Error::refresh_token_expired_or_revoked)}) {
+                                       make_error_code(Error::refresh_token_expired_or_revoked),
+                                       make_error_code(Error::invalid_argument)}) {
         TokenCache cache(RefreshPolicy{});
         cache.poll(t0);
         cache.mint_succeeded(granted(1h), t0, 0.0);

@@ -77,14 +77,14 @@ public:
     template <class CompletionToken = DefaultCompletionToken>
     auto create_refresh_token(const Credentials& credentials, CompletionToken&& token = {}) {
         return call<RefreshToken>(detail::Endpoint::create_refresh_token,
-                                  detail::refresh_token_request_body(credentials), nullptr,
-                                  std::forward<CompletionToken>(token));
+                                  detail::refresh_token_request_body(credentials),
+                                  detail::argument_problem(credentials), nullptr, std::forward<CompletionToken>(token));
     }
     template <class CompletionToken = DefaultCompletionToken>
     auto create_refresh_token(const Credentials& credentials, Diagnostics& diag, CompletionToken&& token = {}) {
         return call<RefreshToken>(detail::Endpoint::create_refresh_token,
-                                  detail::refresh_token_request_body(credentials), &diag,
-                                  std::forward<CompletionToken>(token));
+                                  detail::refresh_token_request_body(credentials),
+                                  detail::argument_problem(credentials), &diag, std::forward<CompletionToken>(token));
     }
 
     /// createAPIAccessToken: a new access token minted from a refresh token.
@@ -213,14 +213,17 @@ private:
     template <class Result, class CompletionToken>
     auto call_with(detail::Endpoint endpoint, const Secret& token_value, std::int64_t user_id, Diagnostics* diag,
                    CompletionToken&& token) {
-        return call<Result>(endpoint, detail::token_request_body(endpoint, token_value, user_id), diag,
-                            std::forward<CompletionToken>(token));
+        return call<Result>(endpoint, detail::token_request_body(endpoint, token_value, user_id),
+                            detail::argument_problem(token_value, user_id), diag, std::forward<CompletionToken>(token));
     }
 
+    // `problem`, when not empty, says why the arguments are unusable: the call then completes
+    // with Error::invalid_argument without a request.
     template <class Result, class CompletionToken>
-    auto call(detail::Endpoint endpoint, detail::RequestBody body, Diagnostics* diag, CompletionToken&& token) {
+    auto call(detail::Endpoint endpoint, detail::RequestBody body, std::string_view problem, Diagnostics* diag,
+              CompletionToken&& token) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, Result)>(
-            detail::CallInitiation<Result>{impl_}, token, diag, endpoint, std::move(body));
+            detail::CallInitiation<Result>{impl_}, token, diag, endpoint, std::move(body), problem);
     }
 
     std::shared_ptr<detail::ClientImpl> impl_;

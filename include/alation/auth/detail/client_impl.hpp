@@ -13,11 +13,15 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/append.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 
 #include <memory>
 #include <mutex>
 #include <random>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -119,12 +123,23 @@ struct CallInitiation {
     [[nodiscard]] executor_type get_executor() const noexcept { return impl->get_executor(); }
 
     template <class Handler>
-    void operator()(Handler&& handler, Diagnostics* diag, Endpoint endpoint, RequestBody body) const {
+    void operator()(Handler&& handler, Diagnostics* diag, Endpoint endpoint, RequestBody body,
+                    std::string_view problem) const {
         std::unique_ptr<Diagnostics> owned = diag ? nullptr : std::make_unique<Diagnostics>();
         Diagnostics* target = diag ? diag : owned.get();
-        impl->async_exchange(
-            endpoint, std::move(body), *target,
-            adapt_handler(std::forward<Handler>(handler), ParseResult<Result>{std::move(owned), target, endpoint}));
+        auto parsing =
+            adapt_handler(std::forward<Handler>(handler), ParseResult<Result>{std::move(owned), target, endpoint});
+        if (!problem.empty()) {
+            // A caller's mistake: no request, and the completion still never runs inline.
+            target->clear();
+            target->set_message(std::string(problem));
+            auto executor = boost::asio::get_associated_executor(parsing, impl->get_executor());
+            boost::asio::post(std::move(executor),
+                              boost::asio::append(std::move(parsing), make_error_code(Error::invalid_argument),
+                                                  RawResponse{}));
+            return;
+        }
+        impl->async_exchange(endpoint, std::move(body), *target, std::move(parsing));
     }
 };
 

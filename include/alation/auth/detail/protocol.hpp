@@ -72,6 +72,19 @@ struct RequestBody {
     Secret secret;
 };
 
+/// Why a caller's arguments cannot make a valid request, or empty when they can: the library
+/// answers these with Error::invalid_argument instead of asking the server.
+inline std::string_view argument_problem(const Credentials& credentials) noexcept {
+    if (credentials.username.empty()) return "the username is empty";
+    if (credentials.password.empty()) return "the password is empty";
+    return {};
+}
+inline std::string_view argument_problem(const Secret& token, std::int64_t user_id) noexcept {
+    if (token.empty()) return "the token is empty";
+    if (user_id <= 0) return "user_id must be positive";
+    return {};
+}
+
 /// `{"username","password","name"}` for createRefreshToken.
 ALATION_AUTH_DECL RequestBody refresh_token_request_body(const Credentials& credentials);
 

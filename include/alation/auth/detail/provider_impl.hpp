@@ -255,7 +255,7 @@ private:
         } else {
             event.diagnostics = diag;
             event.retry_in = cache_.mint_failed(ec, diag, now(), draw());
-            if (is_rejection(ec) && reload_refresh_token()) {
+            if (TokenCache::is_refresh_token_rejection(ec) && reload_refresh_token()) {
                 emit(std::move(event));
                 return;
             }
@@ -277,7 +277,7 @@ private:
             [this](error_code ec, RefreshToken validated, TimePoint, const Diagnostics& diag) {
                 if (!ec) {
                     cache_.replace_refresh_token(estimated_expiry(validated));
-                } else if (is_rejection(ec)) {
+                } else if (TokenCache::is_refresh_token_rejection(ec)) {
                     cache_.regeneration_failed(ec, diag, now(), draw());
                     if (reload_refresh_token()) return;
                 }
@@ -313,7 +313,7 @@ private:
         } else {
             event.diagnostics = diag;
             event.retry_in = cache_.regeneration_failed(ec, diag, now(), draw());
-            if (is_rejection(ec) && reload_refresh_token()) {
+            if (TokenCache::is_refresh_token_rejection(ec) && reload_refresh_token()) {
                 emit(std::move(event));
                 return;
             }
@@ -321,10 +321,6 @@ private:
         }
         poll();
         emit(std::move(event));
-    }
-
-    static bool is_rejection(error_code ec) noexcept {
-        return ec == Error::invalid_refresh_token || ec == Error::refresh_token_expired_or_revoked;
     }
 
     [[nodiscard]] TimePoint estimated_expiry(const RefreshToken& token) const {

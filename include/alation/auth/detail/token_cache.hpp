@@ -163,10 +163,13 @@ public:
     [[nodiscard]] const Diagnostics& last_diagnostics() const noexcept { return last_diagnostics_; }
     [[nodiscard]] std::optional<TimePoint> refresh_token_expiry() const noexcept { return refresh_token_expiry_; }
 
-private:
+    /// Whether `ec` says the refresh token itself is unusable, so that retrying with it is pointless.
     static bool is_refresh_token_rejection(error_code ec) noexcept {
-        return ec == Error::invalid_refresh_token || ec == Error::refresh_token_expired_or_revoked;
+        return ec == Error::invalid_refresh_token || ec == Error::refresh_token_expired_or_revoked ||
+               ec == Error::invalid_argument;
     }
+
+private:
 
     [[nodiscard]] std::optional<TimePoint> regeneration_due_at() const noexcept {
         if (!policy_.regenerate_refresh_token || !refresh_token_expiry_) return std::nullopt;
