@@ -37,7 +37,8 @@ template <class Int>
 Int parse_number(std::string_view text, std::string_view option) {
     Int value{};
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size()) usage(std::string(option) + ": not a number: " + std::string(text));
+    if (ec != std::errc() || end != text.data() + text.size())
+        usage(std::string(option) + ": not a number: " + std::string(text));
     return value;
 }
 

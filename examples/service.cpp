@@ -95,7 +95,8 @@ int main(int argc, char** argv) {
     catalog.stop();
     catalog_thread.join();
 
-    std::cout << "\n" << stats.ok << " requests accepted, " << stats.failed << " failed, "
+    std::cout << "\n"
+              << stats.ok << " requests accepted, " << stats.failed << " failed, "
               << catalog.protected_rejected_expired() << " sent with an expired token, "
               << catalog.access_tokens_minted() << " access tokens minted in " << seconds.count() << " s\n";
     return stats.failed == 0 && catalog.protected_rejected_expired() == 0 ? 0 : 1;

@@ -185,12 +185,17 @@ TEST_CASE("a caller's mistake fails with invalid_argument, without a request, ne
     const Credentials no_user{"", Secret(password), "etl"};
     const Credentials no_password{"alice", Secret(), "etl"};
     const std::vector<Case> cases = {
-        {[&](Diagnostics& d, auto h) { client.create_access_token(empty, f.user_id, d, done(h)); }, "the token is empty"},
-        {[&](Diagnostics& d, auto h) { client.create_access_token(valid.value, 0, d, done(h)); }, "user_id must be positive"},
-        {[&](Diagnostics& d, auto h) { client.validate_access_token(valid.value, -7, d, done(h)); }, "user_id must be positive"},
-        {[&](Diagnostics& d, auto h) { client.revoke_access_tokens(empty, f.user_id, d, done(h)); }, "the token is empty"},
+        {[&](Diagnostics& d, auto h) { client.create_access_token(empty, f.user_id, d, done(h)); },
+         "the token is empty"},
+        {[&](Diagnostics& d, auto h) { client.create_access_token(valid.value, 0, d, done(h)); },
+         "user_id must be positive"},
+        {[&](Diagnostics& d, auto h) { client.validate_access_token(valid.value, -7, d, done(h)); },
+         "user_id must be positive"},
+        {[&](Diagnostics& d, auto h) { client.revoke_access_tokens(empty, f.user_id, d, done(h)); },
+         "the token is empty"},
         {[&](Diagnostics& d, auto h) { client.create_refresh_token(no_user, d, done(h)); }, "the username is empty"},
-        {[&](Diagnostics& d, auto h) { client.create_refresh_token(no_password, d, done(h)); }, "the password is empty"},
+        {[&](Diagnostics& d, auto h) { client.create_refresh_token(no_password, d, done(h)); },
+         "the password is empty"},
     };
     for (const auto& c : cases) {
         Diagnostics diag;

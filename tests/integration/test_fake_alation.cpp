@@ -198,7 +198,8 @@ void check_error(const Response& res, unsigned status, std::string_view detail, 
 
 // An RFC 3339 timestamp as an instant, whatever its fraction and offset.
 std::chrono::sys_time<std::chrono::nanoseconds> parse_time(const std::string& s) {
-    static const std::regex form(R"((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.(\d{1,9}))?(Z|([+-])(\d{2}):(\d{2})))");
+    static const std::regex form(
+        R"((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.(\d{1,9}))?(Z|([+-])(\d{2}):(\d{2})))");
     std::smatch m;
     INFO(s);
     REQUIRE(std::regex_match(s, m, form));
@@ -264,8 +265,9 @@ TEST_CASE("createRefreshToken refuses wrong credentials and SSO users") {
                     "Invalid username or password.", "401000");
     }
     SECTION("unknown user") {
-        check_error(call(s.fake, create_refresh, {{"username", "carol"}, {"password", "alice-password"}, {"name", "n"}}),
-                    401, "Invalid username or password.", "401000");
+        check_error(
+            call(s.fake, create_refresh, {{"username", "carol"}, {"password", "alice-password"}, {"name", "n"}}), 401,
+            "Invalid username or password.", "401000");
     }
     SECTION("SSO user, 401 by default") {
         const Response res = call(s.fake, create_refresh, {{"username", "sso-bob"}, {"password", "x"}, {"name", "n"}});
@@ -301,8 +303,8 @@ TEST_CASE("request validation: fields, types, JSON, Content-Type, method, path")
     SECTION("wrong type") {
         check_error(call(s.fake, create_refresh, {{"username", "alice"}, {"password", 5}, {"name", "n"}}), 400,
                     "password: Not a valid string.", "400003");
-        check_error(call(s.fake, create_access, {{"refresh_token", refresh.at("refresh_token")}, {"user_id", 1.5}}), 400,
-                    "user_id: A valid integer is required.", "400003");
+        check_error(call(s.fake, create_access, {{"refresh_token", refresh.at("refresh_token")}, {"user_id", 1.5}}),
+                    400, "user_id: A valid integer is required.", "400003");
         check_error(call(s.fake, create_access, {{"refresh_token", refresh.at("refresh_token")}, {"user_id", "7x"}}),
                     400, "user_id: A valid integer is required.", "400003");
     }
@@ -332,8 +334,9 @@ TEST_CASE("request validation: fields, types, JSON, Content-Type, method, path")
         CHECK(table_res[http::field::allow] == "GET");
     }
     SECTION("path: the trailing slash matters; the query does not") {
-        check_error(call(s.fake, post("/integration/v1/createAPIAccessToken", json::serialize(refresh_request(refresh)))),
-                    404, "Not found.", "404000");
+        check_error(
+            call(s.fake, post("/integration/v1/createAPIAccessToken", json::serialize(refresh_request(refresh)))), 404,
+            "Not found.", "404000");
         CHECK(call(s.fake, post(std::string(create_access) + "?x=1", json::serialize(refresh_request(refresh))))
                   .result_int() == 200);
         CHECK(s.fake.request_count("/integration/v1/createAPIAccessToken") == 1);
@@ -347,8 +350,9 @@ TEST_CASE("user_id may be a numeric string, unless the option forbids it") {
     SECTION("accepted") {
         Server s(options);
         const json::object refresh = create_refresh_token(s);
-        const Response res = call(s.fake, create_access,
-                                  {{"refresh_token", refresh.at("refresh_token")}, {"user_id", std::to_string(s.user_id)}});
+        const Response res =
+            call(s.fake, create_access,
+                 {{"refresh_token", refresh.at("refresh_token")}, {"user_id", std::to_string(s.user_id)}});
         REQUIRE(res.result_int() == 200);
         CHECK(parse(res).at("user_id").as_int64() == s.user_id);
     }
@@ -379,8 +383,9 @@ TEST_CASE("validateRefreshToken: last_used_at, invalid, expired, revoked") {
 
     check_error(call(s.fake, validate_refresh, {{"refresh_token", "not-a-token"}, {"user_id", s.user_id}}), 401,
                 "Refresh token provided is invalid.", "401000");
-    check_error(call(s.fake, validate_refresh, {{"refresh_token", refresh.at("refresh_token")}, {"user_id", s.user_id + 1}}),
-                401, "Refresh token provided is invalid.", "401000");
+    check_error(
+        call(s.fake, validate_refresh, {{"refresh_token", refresh.at("refresh_token")}, {"user_id", s.user_id + 1}}),
+        401, "Refresh token provided is invalid.", "401000");
 
     const Secret value(str(refresh, "refresh_token"));
     SECTION("expired") { s.fake.expire_refresh_token(value); }
@@ -409,8 +414,9 @@ TEST_CASE("validateRefreshToken variant: expired and revoked answer 200 with the
     CHECK(status_of(expired) == "EXPIRED");
     CHECK(status_of(revoked) == "REVOKED");
     // Minting still refuses them.
-    CHECK(call(s.fake, create_access, {{"refresh_token", expired.value.reveal()}, {"user_id", s.user_id}}).result_int() ==
-          401);
+    CHECK(
+        call(s.fake, create_access, {{"refresh_token", expired.value.reveal()}, {"user_id", s.user_id}}).result_int() ==
+        401);
 }
 
 TEST_CASE("regenRefreshToken replaces the refresh token") {
@@ -466,7 +472,8 @@ TEST_CASE("createAPIAccessToken and validateAPIAccessToken") {
         s.fake.set_access_token_lifetime(90s);
         const json::object second = create_access_token(s, refresh);
         CHECK(parse_time(str(second, "token_expires_at")) - parse_time(str(second, "created_at")) == 90s);
-        CHECK(str(parse(call(s.fake, validate_access, request)), "token_expires_at") == str(access, "token_expires_at"));
+        CHECK(str(parse(call(s.fake, validate_access, request)), "token_expires_at") ==
+              str(access, "token_expires_at"));
         CHECK(s.fake.access_tokens_minted() == 2);
     }
 }
@@ -478,7 +485,8 @@ TEST_CASE("revokeAPIAccessTokens revokes every access token of that refresh toke
     const AccessToken a1 = s.fake.issue_access_token(refresh.value);
     const AccessToken a2 = s.fake.issue_access_token(refresh.value);
     const AccessToken kept = s.fake.issue_access_token(other.value);
-    const Response res = call(s.fake, revoke_access, {{"refresh_token", refresh.value.reveal()}, {"user_id", s.user_id}});
+    const Response res =
+        call(s.fake, revoke_access, {{"refresh_token", refresh.value.reveal()}, {"user_id", s.user_id}});
     REQUIRE(res.result_int() == 200);
     const json::object body = parse(res);
     CHECK(body.size() == 1);
@@ -530,8 +538,10 @@ TEST_CASE("the protected endpoint checks the TOKEN header") {
     check_error(call(s.fake, get_table("")), 403, "Authentication credentials were not provided.", "403000");
     const std::string code = std::to_string(rejection * 1000);
     check_error(call(s.fake, get_table("bogus")), rejection, "Invalid or expired API access token.", code);
-    check_error(call(s.fake, get_table(expired.value.reveal())), rejection, "Invalid or expired API access token.", code);
-    check_error(call(s.fake, get_table(revoked.value.reveal())), rejection, "Invalid or expired API access token.", code);
+    check_error(call(s.fake, get_table(expired.value.reveal())), rejection, "Invalid or expired API access token.",
+                code);
+    check_error(call(s.fake, get_table(revoked.value.reveal())), rejection, "Invalid or expired API access token.",
+                code);
     CHECK(s.fake.protected_accepted() == 1);
     CHECK(s.fake.protected_rejected() == 4);
     CHECK(s.fake.protected_rejected_expired() == 1);
@@ -572,9 +582,9 @@ TEST_CASE("timestamp styles") {
 
 TEST_CASE("token_status letter case") {
     FakeAlationOptions options;
-    const auto [status_case, expected] = GENERATE(std::pair{StatusCase::upper, "ACTIVE"},
-                                                  std::pair{StatusCase::lower, "active"},
-                                                  std::pair{StatusCase::capitalized, "Active"});
+    const auto [status_case, expected] =
+        GENERATE(std::pair{StatusCase::upper, "ACTIVE"}, std::pair{StatusCase::lower, "active"},
+                 std::pair{StatusCase::capitalized, "Active"});
     options.status_case = status_case;
     Server s(options);
     const json::object refresh = create_refresh_token(s);
@@ -768,9 +778,9 @@ TEST_CASE("keep-alive: many requests on one connection, Connection: close honour
     REQUIRE_FALSE(c.connect(s.fake.port()));
     std::set<std::string> tokens;
     for (int i = 0; i < 5; ++i) {
-        const Received r = c.exchange(post(create_access, json::serialize(json::object{
-                                                              {"refresh_token", refresh.value.reveal()},
-                                                              {"user_id", s.user_id}})));
+        const Received r = c.exchange(
+            post(create_access,
+                 json::serialize(json::object{{"refresh_token", refresh.value.reveal()}, {"user_id", s.user_id}})));
         REQUIRE_FALSE(r.ec);
         CHECK(r.response.keep_alive());
         tokens.insert(str(parse(r.response), "api_access_token"));
@@ -998,9 +1008,9 @@ TEST_CASE("TLS: faults that cut the response") {
     FakeAlationOptions options;
     options.tls = true;
     Server s(options);
-    const auto [kind, expected] = GENERATE(std::pair{Fault::Kind::truncated_body, error_code(http::error::partial_message)},
-                                           std::pair{Fault::Kind::reset_during_response,
-                                                     error_code(asio::error::connection_reset)});
+    const auto [kind, expected] =
+        GENERATE(std::pair{Fault::Kind::truncated_body, error_code(http::error::partial_message)},
+                 std::pair{Fault::Kind::reset_during_response, error_code(asio::error::connection_reset)});
     s.fake.inject(std::string(table), fault_of(kind));
     asio::ssl::context ctx = client_context(s.fake.ca_certificate_pem());
     TlsConnection c(ctx);

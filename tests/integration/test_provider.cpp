@@ -59,7 +59,9 @@ struct ManualClock {
 /// the provider's own backoff is under test.
 struct Alation : test::Fixture {
     explicit Alation(FakeAlationOptions options = {})
-        : Fixture(options), client(io.get_executor(), fake.base_url(), without_retries()), refresh_token(Fixture::refresh_token()) {}
+        : Fixture(options),
+          client(io.get_executor(), fake.base_url(), without_retries()),
+          refresh_token(Fixture::refresh_token()) {}
     static ClientOptions without_retries() {
         ClientOptions o;
         o.retry = RetryPolicy::none();
@@ -198,7 +200,7 @@ TEST_CASE("provider: a service loop over many token lifetimes never sends an exp
     int requests = 0;
     int waited = 0;
     run(io, [&]() -> asio::awaitable<void> {
-        co_await provider.token();  // the first token is the only one anybody waits for
+        co_await provider.token();                      // the first token is the only one anybody waits for
         const auto deadline = SteadyClock::now() + 7s;  // three and a half lifetimes
         auto worker = [&]() -> asio::awaitable<void> {
             auto conn = co_await ProtectedConnection::open(alation.fake.port());
@@ -505,7 +507,8 @@ TEST_CASE("provider: regenerates the refresh token before it expires and stores 
     run(io, [&]() -> asio::awaitable<void> {
         auto [old_ec, t1] = co_await alation.client.create_access_token(original, asio::as_tuple(asio::use_awaitable));
         CHECK(old_ec == Error::refresh_token_expired_or_revoked);
-        auto [new_ec, t2] = co_await alation.client.create_access_token(regenerated, asio::as_tuple(asio::use_awaitable));
+        auto [new_ec, t2] =
+            co_await alation.client.create_access_token(regenerated, asio::as_tuple(asio::use_awaitable));
         CHECK_FALSE(new_ec);
     }());
     CHECK(std::any_of(events.begin(), events.end(), [](const ProviderEvent& e) {
@@ -586,7 +589,8 @@ TEST_CASE("provider: a replica whose refresh token was regenerated elsewhere rel
     run(io, [&]() -> asio::awaitable<void> {
         const auto before = co_await b.token();
         // A saves the new token before it starts using it.
-        for (int i = 0; i < 500 && a.refresh_token().value == alation.refresh_token.value; ++i) co_await sleep_for(10ms);
+        for (int i = 0; i < 500 && a.refresh_token().value == alation.refresh_token.value; ++i)
+            co_await sleep_for(10ms);
         REQUIRE(alation.fake.refresh_tokens_created() == 1);
 
         // B's next mint uses the revoked refresh token, is rejected, and B adopts the stored one.
@@ -596,7 +600,6 @@ TEST_CASE("provider: a replica whose refresh token was regenerated elsewhere rel
     }());
     CHECK(b.refresh_token().value == a.refresh_token().value);
     CHECK_FALSE(b.refresh_token().value == alation.refresh_token.value);
-    CHECK(std::any_of(b_events.begin(), b_events.end(), [](const ProviderEvent& e) {
-        return e.kind == ProviderEvent::Kind::refresh_token_reloaded;
-    }));
+    CHECK(std::any_of(b_events.begin(), b_events.end(),
+                      [](const ProviderEvent& e) { return e.kind == ProviderEvent::Kind::refresh_token_reloaded; }));
 }

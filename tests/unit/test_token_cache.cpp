@@ -59,8 +59,8 @@ TEST_CASE("Jitter moves the refresh earlier by at most jitter_fraction of the ma
 
 TEST_CASE("A very short token still gets half its life before a refresh: no refresh loop") {
     const auto c = make_cached_token(granted(2s), t0, RefreshPolicy{}, 0.0);
-    CHECK(c.refresh_at == t0 + 1s);           // margin capped at half the lifetime
-    CHECK(c.usable_until == t0 + 1500ms);     // validity capped at a quarter
+    CHECK(c.refresh_at == t0 + 1s);        // margin capped at half the lifetime
+    CHECK(c.usable_until == t0 + 1500ms);  // validity capped at a quarter
     CHECK(c.expires_at == t0 + 2s);
 }
 
@@ -94,10 +94,10 @@ TEST_CASE("Fresh: served without work; past the margin: served while refreshing 
     CHECK(cache.next_wakeup() == t0 + 54min);
 
     CHECK(cache.poll(t0 + 54min) == Work::mint);
-    CHECK(cache.usable(t0 + 54min));               // callers keep the current token
+    CHECK(cache.usable(t0 + 54min));  // callers keep the current token
     CHECK(cache.usable(t0 + 1h - 31s));
-    CHECK_FALSE(cache.usable(t0 + 1h - 30s));      // below the minimum validity callers wait
-    CHECK_FALSE(cache.must_fail(t0 + 1h - 30s));   // ... for the mint in flight
+    CHECK_FALSE(cache.usable(t0 + 1h - 30s));     // below the minimum validity callers wait
+    CHECK_FALSE(cache.must_fail(t0 + 1h - 30s));  // ... for the mint in flight
 
     cache.mint_succeeded(granted(1h, "access-token-2"), t0 + 54min, 0.0);
     CHECK(cache.current()->token.value.reveal() == "access-token-2");
@@ -170,9 +170,9 @@ TEST_CASE("With no usable token left, a failure fails the callers instead of han
 }
 
 TEST_CASE("A rejected refresh token is final: no retry loop, current token still served") {
-    for (const error_code rejection : {make_error_code(Error::invalid_refresh_token),
-                                       make_error_code(Error::refresh_token_expired_or_revoked),
-                                       make_error_code(Error::invalid_argument)}) {
+    for (const error_code rejection :
+         {make_error_code(Error::invalid_refresh_token), make_error_code(Error::refresh_token_expired_or_revoked),
+          make_error_code(Error::invalid_argument)}) {
         TokenCache cache(RefreshPolicy{});
         cache.poll(t0);
         cache.mint_succeeded(granted(1h), t0, 0.0);

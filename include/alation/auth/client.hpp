@@ -88,8 +88,8 @@ public:
     }
 
     /// createAPIAccessToken: a new access token minted from a refresh token.
-    /// Signature: `void(error_code, AccessToken)`. Fails with invalid_refresh_token or refresh_token_expired_or_revoked when the server
-    /// rejects the refresh token.
+    /// Signature: `void(error_code, AccessToken)`. Fails with invalid_refresh_token or refresh_token_expired_or_revoked
+    /// when the server rejects the refresh token.
     template <class CompletionToken = DefaultCompletionToken>
     auto create_access_token(const RefreshToken& refresh_token, CompletionToken&& token = {}) {
         return create_access_token(refresh_token.value, refresh_token.user_id, std::forward<CompletionToken>(token));

@@ -102,9 +102,7 @@ inline const boost::system::error_category& error_category() noexcept {
 }
 
 /// Makes Error convertible to error_code, so `ec == Error::timeout` works.
-inline error_code make_error_code(Error e) noexcept {
-    return {static_cast<int>(e), error_category()};
-}
+inline error_code make_error_code(Error e) noexcept { return {static_cast<int>(e), error_category()}; }
 
 /// What the server said, and where a response went wrong, for one failed operation.
 ///

@@ -112,8 +112,8 @@ public:
     }
     template <class Body, class Fields, class CompletionToken = DefaultCompletionToken>
     auto authorize(http::request<Body, Fields>& request, Diagnostics& diag, CompletionToken&& token = {}) {
-        return boost::asio::async_initiate<CompletionToken, void(error_code)>(AuthorizeInitiation{impl_}, token,
-                                                                              &diag, &request);
+        return boost::asio::async_initiate<CompletionToken, void(error_code)>(AuthorizeInitiation{impl_}, token, &diag,
+                                                                              &request);
     }
 
     /// The current valid access token, waiting only when none is usable. Signature:

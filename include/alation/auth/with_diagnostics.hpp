@@ -93,33 +93,32 @@ struct async_result<alation::auth::WithDiagnostics<CompletionToken>, void(alatio
 // types of this library, which are the only ones WithDiagnostics produces.
 #include <boost/asio/awaitable.hpp>
 
-#define ALATION_AUTH_DETAIL_FIX_AWAITABLE_EXCEPTION_PTR(T)                                     \
-    namespace boost::asio::detail {                                                            \
-    template <typename R, typename Executor>                                                   \
-    class awaitable_async_op_handler<R(std::exception_ptr, T), Executor>                       \
-        : public awaitable_thread<Executor> {                                                  \
-    public:                                                                                    \
-        struct result_type {                                                                   \
-            std::exception_ptr* ex_;                                                           \
-            T* value_;                                                                         \
-        };                                                                                     \
-        awaitable_async_op_handler(awaitable_thread<Executor>* h, result_type& result)         \
-            : awaitable_thread<Executor>(std::move(*h)), result_(result) {}                    \
-        void operator()(std::exception_ptr ex, T value) {                                      \
-            result_.ex_ = &ex;                                                                 \
-            result_.value_ = &value;                                                           \
-            this->entry_point()->top_of_stack_->attach_thread(this);                           \
-            this->entry_point()->top_of_stack_->clear_cancellation_slot();                     \
-            this->pump();                                                                      \
-        }                                                                                      \
-        static T resume(result_type& result) {                                                 \
-            if (*result.ex_) std::rethrow_exception(std::exchange(*result.ex_, nullptr));      \
-            return std::move(*result.value_);                                                  \
-        }                                                                                      \
-                                                                                               \
-    private:                                                                                   \
-        result_type& result_;                                                                  \
-    };                                                                                         \
+#define ALATION_AUTH_DETAIL_FIX_AWAITABLE_EXCEPTION_PTR(T)                                                     \
+    namespace boost::asio::detail {                                                                            \
+    template <typename R, typename Executor>                                                                   \
+    class awaitable_async_op_handler<R(std::exception_ptr, T), Executor> : public awaitable_thread<Executor> { \
+    public:                                                                                                    \
+        struct result_type {                                                                                   \
+            std::exception_ptr* ex_;                                                                           \
+            T* value_;                                                                                         \
+        };                                                                                                     \
+        awaitable_async_op_handler(awaitable_thread<Executor>* h, result_type& result)                         \
+            : awaitable_thread<Executor>(std::move(*h)), result_(result) {}                                    \
+        void operator()(std::exception_ptr ex, T value) {                                                      \
+            result_.ex_ = &ex;                                                                                 \
+            result_.value_ = &value;                                                                           \
+            this->entry_point()->top_of_stack_->attach_thread(this);                                           \
+            this->entry_point()->top_of_stack_->clear_cancellation_slot();                                     \
+            this->pump();                                                                                      \
+        }                                                                                                      \
+        static T resume(result_type& result) {                                                                 \
+            if (*result.ex_) std::rethrow_exception(std::exchange(*result.ex_, nullptr));                      \
+            return std::move(*result.value_);                                                                  \
+        }                                                                                                      \
+                                                                                                               \
+    private:                                                                                                   \
+        result_type& result_;                                                                                  \
+    };                                                                                                         \
     }
 #else
 #define ALATION_AUTH_DETAIL_FIX_AWAITABLE_EXCEPTION_PTR(T)

@@ -37,7 +37,8 @@ struct boost::asio::associator<Associator, alation::auth::detail::AdaptedHandler
         return Associator<Handler, DefaultCandidate>::get(h.handler);
     }
     static auto get(const alation::auth::detail::AdaptedHandler<Handler, Adapter>& h,
-                    const DefaultCandidate& c) noexcept -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler, c)) {
+                    const DefaultCandidate& c) noexcept
+        -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler, c)) {
         return Associator<Handler, DefaultCandidate>::get(h.handler, c);
     }
 };

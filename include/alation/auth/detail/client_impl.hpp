@@ -134,9 +134,9 @@ struct CallInitiation {
             target->clear();
             target->set_message(std::string(problem));
             auto executor = boost::asio::get_associated_executor(parsing, impl->get_executor());
-            boost::asio::post(std::move(executor),
-                              boost::asio::append(std::move(parsing), make_error_code(Error::invalid_argument),
-                                                  RawResponse{}));
+            boost::asio::post(
+                std::move(executor),
+                boost::asio::append(std::move(parsing), make_error_code(Error::invalid_argument), RawResponse{}));
             return;
         }
         impl->async_exchange(endpoint, std::move(body), *target, std::move(parsing));

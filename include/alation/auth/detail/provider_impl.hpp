@@ -8,12 +8,12 @@
 #include <alation/auth/provider_options.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/append.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/append.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -138,8 +138,7 @@ private:
         std::uint64_t id;
         void operator()(boost::asio::cancellation_type type) const {
             if (type == boost::asio::cancellation_type::none) return;
-            if (auto self = impl.lock())
-                boost::asio::post(self->strand_, [self, id = id] { self->cancel_waiter(id); });
+            if (auto self = impl.lock()) boost::asio::post(self->strand_, [self, id = id] { self->cancel_waiter(id); });
         }
     };
 
@@ -176,13 +175,16 @@ private:
         // slot may be touched, just before the handler runs. The waiter has long left its
         // initiating function, so Asio's usual dispatch to the handler's executor applies.
         auto executor = boost::asio::get_associated_executor(waiter.handler, client_.get_executor());
-        boost::asio::dispatch(std::move(executor), boost::asio::append(adapt_handler(std::move(waiter.handler),
-                                      [work = std::move(waiter.work)](WaitHandler handler, error_code ec, TokenPtr token) {
-                                          auto slot = boost::asio::get_associated_cancellation_slot(handler);
-                                          if (slot.is_connected()) slot.clear();
-                                          std::move(handler)(ec, std::move(token));
-                                      }),
-                                      ec, std::move(token)));
+        boost::asio::dispatch(
+            std::move(executor),
+            boost::asio::append(
+                adapt_handler(std::move(waiter.handler),
+                              [work = std::move(waiter.work)](WaitHandler handler, error_code ec, TokenPtr token) {
+                                  auto slot = boost::asio::get_associated_cancellation_slot(handler);
+                                  if (slot.is_connected()) slot.clear();
+                                  std::move(handler)(ec, std::move(token));
+                              }),
+                ec, std::move(token)));
     }
 
     void finish_all(error_code ec, const TokenPtr& token) {
@@ -224,13 +226,13 @@ private:
     void call_server(Start start, Done done) {
         auto diag = std::make_shared<Diagnostics>();
         const auto sent_at = now();
-        start(*diag, boost::asio::bind_cancellation_slot(
-                         cancel_.slot(),
-                         boost::asio::bind_executor(strand_, [self = shared_from_this(), diag, sent_at, done](
-                                                                 error_code ec, Result result) mutable {
-                             if (self->stopped_) return;
-                             done(ec, std::move(result), sent_at, *diag);
-                         })));
+        start(*diag,
+              boost::asio::bind_cancellation_slot(
+                  cancel_.slot(), boost::asio::bind_executor(strand_, [self = shared_from_this(), diag, sent_at, done](
+                                                                          error_code ec, Result result) mutable {
+                      if (self->stopped_) return;
+                      done(ec, std::move(result), sent_at, *diag);
+                  })));
     }
 
     void start_mint() {

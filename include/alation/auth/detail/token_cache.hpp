@@ -40,7 +40,8 @@ inline CachedToken make_cached_token(AccessToken token, TimePoint sent_at, const
     using Duration = TimePoint::duration;
     const auto lifetime = std::max(Duration::zero(), std::chrono::duration_cast<Duration>(token.lifetime()));
     const auto proportional = std::chrono::duration_cast<Duration>(lifetime * policy.refresh_margin_fraction);
-    const auto margin = std::min<Duration>(std::max<Duration>(policy.minimum_refresh_margin, proportional), lifetime / 2);
+    const auto margin =
+        std::min<Duration>(std::max<Duration>(policy.minimum_refresh_margin, proportional), lifetime / 2);
     const auto validity = std::min<Duration>(policy.minimum_validity, lifetime / 4);
     const auto jitter = std::chrono::duration_cast<Duration>(margin * (policy.jitter_fraction * jitter_draw));
     const auto expires_at = sent_at + lifetime;
@@ -51,7 +52,8 @@ inline CachedToken make_cached_token(AccessToken token, TimePoint sent_at, const
 /// store, validated) expires. Its request instant is unknown here, so this one estimate trusts
 /// the wall clock: a few seconds of skew do not matter to a token that lives for weeks and is
 /// regenerated days before its end.
-inline TimePoint estimate_local_expiry(Timestamp expires_at, TimePoint now, std::chrono::system_clock::time_point wall_now) {
+inline TimePoint estimate_local_expiry(Timestamp expires_at, TimePoint now,
+                                       std::chrono::system_clock::time_point wall_now) {
     return now + std::chrono::duration_cast<TimePoint::duration>(expires_at - wall_now);
 }
 
@@ -105,7 +107,8 @@ public:
         retry_at_ = {};
         last_error_ = {};
         last_diagnostics_.clear();
-        current_ = std::make_shared<const CachedToken>(make_cached_token(std::move(token), sent_at, policy_, jitter_draw));
+        current_ =
+            std::make_shared<const CachedToken>(make_cached_token(std::move(token), sent_at, policy_, jitter_draw));
     }
 
     /// Records a failed mint; returns how long the provider backs off. A rejected refresh token
@@ -170,13 +173,13 @@ public:
     }
 
 private:
-
     [[nodiscard]] std::optional<TimePoint> regeneration_due_at() const noexcept {
         if (!policy_.regenerate_refresh_token || !refresh_token_expiry_) return std::nullopt;
         return std::max(*refresh_token_expiry_ - policy_.regenerate_window, regeneration_retry_at_);
     }
 
-    [[nodiscard]] milliseconds backoff(int failures, double draw, std::optional<std::chrono::seconds> retry_after) const {
+    [[nodiscard]] milliseconds backoff(int failures, double draw,
+                                       std::optional<std::chrono::seconds> retry_after) const {
         auto wait = jittered_exponential(policy_.initial_backoff, policy_.max_backoff, failures, draw);
         // Honour the server's Retry-After, within the provider's longest backoff.
         if (retry_after) wait = std::max(wait, std::min<milliseconds>(*retry_after, policy_.max_backoff));
