@@ -5,7 +5,7 @@
 #            and Python's requests for the benchmark baselines.
 set -euo pipefail
 
-packages=(g++ cmake ninja-build ccache pkg-config libssl-dev
+packages=(g++ cmake ninja-build ccache clang-format git libssl-dev
           libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev catch2)
 if [[ ${1:-} == --tests ]]; then
     packages+=(clang libclang-rt-14-dev python3 python3-requests)

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds alation-auth and runs every test: what CI runs. Installs what is missing first.
 #
-#   scripts/test.sh          everything: the build with warnings as errors and all ctest tests
+#   scripts/test.sh          everything: a format check; the build with warnings as errors and all ctest tests
 #                            (unit, integration over HTTP and TLS, CLI, examples, packaging,
 #                            benchmark smoke runs); the whole suite under AddressSanitizer and
 #                            UndefinedBehaviorSanitizer; the concurrency tests under
 #                            ThreadSanitizer; each fuzzer for FUZZ_SECONDS (default 30); the three
 #                            consumer projects (add_subdirectory, FetchContent, find_package).
-#   scripts/test.sh --quick  the first step only.
+#   scripts/test.sh --quick  the format check, the build and ctest only.
 #
 # Build trees go to build/<preset> (CMakePresets.json) and are reused, so a second run is fast.
 set -euo pipefail
@@ -23,6 +23,9 @@ export CCACHE_BASEDIR=$root
 export CTEST_OUTPUT_ON_FAILURE=1
 jobs=$(nproc)
 step() { printf '\n=== %s (%s)\n' "$1" "$(date +%T)"; }
+
+step "format: clang-format --dry-run on every C++ file"
+git ls-files '*.hpp' '*.cpp' | xargs clang-format --dry-run --Werror
 
 step "build (warnings are errors) and every ctest test"
 cmake --preset ci >/dev/null
