@@ -5,7 +5,9 @@
 // The fake serves on its own thread and io_context; the clients run on this thread. Figures are
 // measured alternately (Client, Beast, Client, ...) so that the ratio is taken side by side.
 // Besides calls/s, the CPU time the client thread spends per call is reported: on a shared
-// machine it is the steadier figure, and it separates the client's own cost from waiting.
+// machine it is the steadier figure, and it separates the client's own cost from waiting. So are
+// the client thread's allocations per call (operator new and aligned_alloc, replaced below;
+// OpenSSL's own mallocs are not counted).
 #include "bench_common.hpp"
 
 #include <alation/auth.hpp>
@@ -22,12 +24,47 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
+#include <cstdlib>
 #include <ctime>
+#include <new>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <stdexcept>
 #include <thread>
+
+// ---- allocations of the client thread ------------------------------------------------------
+namespace {
+// Only the thread that sets `counting` counts: the fake's thread allocates too.
+thread_local bool counting = false;
+thread_local std::uint64_t allocations = 0;
+thread_local std::uint64_t allocated_bytes = 0;
+
+void* allocate(std::size_t size) {
+    if (counting) {
+        ++allocations;
+        allocated_bytes += size;
+    }
+    void* p = std::malloc(size == 0 ? 1 : size);
+    if (!p) throw std::bad_alloc();
+    return p;
+}
+}  // namespace
+
+extern "C" void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept {
+    if (counting) {
+        ++allocations;
+        allocated_bytes += size;
+    }
+    void* p = nullptr;
+    return posix_memalign(&p, std::max(alignment, sizeof(void*)), size) == 0 ? p : nullptr;
+}
+void* operator new(std::size_t size) { return allocate(size); }
+void* operator new[](std::size_t size) { return allocate(size); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -47,9 +84,11 @@ double thread_cpu_seconds() {
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-// Client-thread CPU microseconds per call of each batch run, in order (calibration and warm-up
-// first, the measured repetitions last).
-using CpuLog = std::vector<double>;
+// Per call of each batch run, in order (calibration and warm-up first, the measured repetitions
+// last): client-thread CPU microseconds, allocations and bytes allocated.
+struct CpuLog {
+    std::vector<double> cpu_us, allocations, bytes;
+};
 
 // Runs `calls` calls split over `workers` coroutines, `call(worker)` being one call; returns the
 // seconds until the last one finished. A failure ends the program: figures of failed calls are void.
@@ -58,6 +97,7 @@ double run_calls(asio::io_context& io, std::uint64_t calls, int workers, Call ca
     int running = workers;
     std::exception_ptr failure;
     const double cpu_start = thread_cpu_seconds();
+    const std::uint64_t allocations_start = allocations, bytes_start = allocated_bytes;
     const auto start = Clock::now();
     for (int w = 0; w < workers; ++w) {
         const std::uint64_t share = calls / workers + (static_cast<std::uint64_t>(w) < calls % workers ? 1 : 0);
@@ -75,7 +115,12 @@ double run_calls(asio::io_context& io, std::uint64_t calls, int workers, Call ca
     io.restart();
     const double took = bench::seconds_since(start);
     if (failure) std::rethrow_exception(failure);
-    if (cpu) cpu->push_back((thread_cpu_seconds() - cpu_start) * 1e6 / static_cast<double>(calls));
+    if (cpu) {
+        const auto per_call = [calls](double v) { return v / static_cast<double>(calls); };
+        cpu->cpu_us.push_back(per_call((thread_cpu_seconds() - cpu_start) * 1e6));
+        cpu->allocations.push_back(per_call(static_cast<double>(allocations - allocations_start)));
+        cpu->bytes.push_back(per_call(static_cast<double>(allocated_bytes - bytes_start)));
+    }
     return took;
 }
 
@@ -205,10 +250,10 @@ void run(const Transport& transport, const bench::Mode& mode) {
               bench::Table::verdict(con_client.median * 1.2, con_hand.median, false) + ", " +
                   bench::Table::number(con_client.median / con_hand.median) + "x (b)");
     table.row("(b) hand-written Beast, " + n + " connections", con_hand, "calls/s");
-    const auto cpu = [&](int i) {
-        const auto& log = cpu_log[i];
+    const auto measured = [&](const std::vector<double>& log) {
         return bench::summarize(std::vector<double>(log.end() - mode.repetitions, log.end()));
     };
+    const auto cpu = [&](int i) { return measured(cpu_log[i].cpu_us); };
     const auto cpu_ratio = [&](int client_i, int hand_i) {
         return bench::Table::number(cpu(client_i).median / cpu(hand_i).median) + "x (b)";
     };
@@ -216,6 +261,10 @@ void run(const Transport& transport, const bench::Mode& mode) {
     table.row("(b) hand-written, sequential: client-thread CPU per call", cpu(1), "us");
     table.row("(a) Client, " + n + " concurrent: client-thread CPU per call", cpu(2), "us", "", cpu_ratio(2, 3));
     table.row("(b) hand-written, " + n + " connections: client-thread CPU per call", cpu(3), "us");
+    table.row("(a) Client, sequential: allocations per call", measured(cpu_log[0].allocations), "allocs",
+              bench::Table::number(measured(cpu_log[0].bytes).median) + " bytes");
+    table.row("(b) hand-written, sequential: allocations per call", measured(cpu_log[1].allocations), "allocs",
+              bench::Table::number(measured(cpu_log[1].bytes).median) + " bytes");
     table.row("fake: connections accepted in all", static_cast<double>(fake.connections_accepted()), "");
     table.print();
 
@@ -229,6 +278,7 @@ void run(const Transport& transport, const bench::Mode& mode) {
 
 int main(int argc, char** argv) {
     const auto mode = bench::Mode::parse(argc, argv);
+    counting = true;
     run({"plain HTTP", false}, mode);
     run({"TLS", true}, mode);
 }
