@@ -17,6 +17,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/http.hpp>
 
+#include <atomic>
 #include <functional>
 #include <iterator>
 #include <stdexcept>

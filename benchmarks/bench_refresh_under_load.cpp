@@ -205,9 +205,11 @@ int main(int argc, char** argv) {
     const auto rt = fake.issue_refresh_token(user_id, "bench");
     const auto fixed = fake.issue_access_token(rt.value, 24h);
 
-    bench::Table table("bench_refresh_under_load: GET /integration/v2/table/ through TokenProvider::send vs a fixed "
-                       "TOKEN, " + std::to_string(coroutines) + " keep-alive connections, tokens live " +
-                       std::to_string(fake_options.access_token_lifetime.count()) + " ms");
+    bench::Table table(
+        "bench_refresh_under_load: GET /integration/v2/table/ through TokenProvider::send vs a fixed "
+        "TOKEN, " +
+        std::to_string(coroutines) + " keep-alive connections, tokens live " +
+        std::to_string(fake_options.access_token_lifetime.count()) + " ms");
     std::ostringstream latency;
     latency << "\n## bench_refresh_under_load: latency per request (us)\n\n"
             << "| threads | requests | count | p50 | p99 | max |\n|---:|---|---:|---:|---:|---:|\n";

@@ -26,10 +26,10 @@
 
 #include <cstdlib>
 #include <ctime>
-#include <new>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <thread>
 
@@ -138,8 +138,7 @@ asio::awaitable<void> open(BeastConnection<beast::tcp_stream>& c, unsigned short
 asio::awaitable<void> open(BeastConnection<beast::ssl_stream<beast::tcp_stream>>& c, unsigned short port) {
     co_await beast::get_lowest_layer(c.stream).async_connect({asio::ip::make_address("127.0.0.1"), port},
                                                              asio::use_awaitable);
-    if (!SSL_set_tlsext_host_name(c.stream.native_handle(), "localhost"))
-        throw std::runtime_error("cannot set SNI");
+    if (!SSL_set_tlsext_host_name(c.stream.native_handle(), "localhost")) throw std::runtime_error("cannot set SNI");
     c.stream.set_verify_mode(ssl::verify_peer);
     c.stream.set_verify_callback(ssl::host_name_verification("localhost"));
     co_await c.stream.async_handshake(ssl::stream_base::client, asio::use_awaitable);
@@ -155,13 +154,14 @@ asio::awaitable<void> beast_call(BeastConnection<Stream>& c, const std::string& 
     req.set(http::field::user_agent, "alation-auth");
     req.set(http::field::content_type, "application/json");
     req.set(http::field::accept, "application/json");
-    req.body() = R"({"refresh_token":")" + std::string(rt.value.reveal()) + R"(","user_id":)" +
-                 std::to_string(rt.user_id) + "}";
+    req.body() =
+        R"({"refresh_token":")" + std::string(rt.value.reveal()) + R"(","user_id":)" + std::to_string(rt.user_id) + "}";
     req.prepare_payload();
     co_await http::async_write(c.stream, req, asio::use_awaitable);
     http::response<http::string_body> res;
     co_await http::async_read(c.stream, c.buffer, res, asio::use_awaitable);
-    if (res.result() != http::status::ok) throw std::runtime_error("hand-written call: HTTP " + std::to_string(res.result_int()));
+    if (res.result() != http::status::ok)
+        throw std::runtime_error("hand-written call: HTTP " + std::to_string(res.result_int()));
     const auto body = boost::json::parse(res.body());
     checksum += body.as_object().at("api_access_token").as_string().size();
 }
@@ -173,8 +173,8 @@ struct Transport {
 
 template <class Stream>
 std::vector<Batch> batches(asio::io_context& io, Client& client, const RefreshToken& rt, unsigned short port,
-                           const std::string& host, std::shared_ptr<ssl::context> tls_context,
-                           std::size_t& checksum, std::vector<CpuLog>& cpu) {
+                           const std::string& host, std::shared_ptr<ssl::context> tls_context, std::size_t& checksum,
+                           std::vector<CpuLog>& cpu) {
     auto conns = std::make_shared<std::vector<std::unique_ptr<BeastConnection<Stream>>>>();
     const auto make = [&io, tls_context]() {
         if constexpr (std::is_same_v<Stream, beast::tcp_stream>)
@@ -190,7 +190,9 @@ std::vector<Batch> batches(asio::io_context& io, Client& client, const RefreshTo
         const AccessToken token = co_await client.create_access_token(rt);
         checksum += token.value.size();
     };
-    const auto hand_call = [conns, &host, &rt, &checksum](int w) { return beast_call(*(*conns)[w], host, rt, checksum); };
+    const auto hand_call = [conns, &host, &rt, &checksum](int w) {
+        return beast_call(*(*conns)[w], host, rt, checksum);
+    };
     cpu.assign(4, {});
     return {
         [&io, client_call, &cpu](std::uint64_t n) { return run_calls(io, n, 1, client_call, &cpu[0]); },
@@ -224,15 +226,15 @@ void run(const Transport& transport, const bench::Mode& mode) {
     }
     asio::io_context io;
     Client client(io.get_executor(), fake.base_url(), options);
-    const std::string host = transport.tls ? "localhost:" + std::to_string(fake.port())
-                                           : "127.0.0.1:" + std::to_string(fake.port());
+    const std::string host =
+        transport.tls ? "localhost:" + std::to_string(fake.port()) : "127.0.0.1:" + std::to_string(fake.port());
 
     std::size_t checksum = 0;
     std::vector<CpuLog> cpu_log;
-    auto b = transport.tls ? batches<beast::ssl_stream<beast::tcp_stream>>(io, client, rt, fake.port(), host,
-                                                                          tls_context, checksum, cpu_log)
-                           : batches<beast::tcp_stream>(io, client, rt, fake.port(), host, tls_context, checksum,
-                                                        cpu_log);
+    auto b = transport.tls
+                 ? batches<beast::ssl_stream<beast::tcp_stream>>(io, client, rt, fake.port(), host, tls_context,
+                                                                 checksum, cpu_log)
+                 : batches<beast::tcp_stream>(io, client, rt, fake.port(), host, tls_context, checksum, cpu_log);
     const std::size_t minted_before = fake.access_tokens_minted();
     const auto ns = bench::ns_per_op_side_by_side(b, mode);
     if (checksum == 0 || fake.access_tokens_minted() == minted_before) throw std::logic_error("no token was minted");

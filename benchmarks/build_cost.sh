@@ -57,7 +57,9 @@ echo "## bench_build_cost: compile one TU ($("$cxx" --version | head -1), ${flag
 echo
 echo "| figure | best | median | unit | target | verdict |"
 echo "|---|---:|---:|---|---|---|"
-echo "| Beast only, one HTTP GET from a coroutine: wall | $beast_wall | $beast_wall_median | s |  |  |"
-echo "| <alation/auth.hpp> header-only, TokenProvider::send: wall | $auth_wall | $auth_wall_median | s |  | ${wall_ratio}x Beast only |"
-echo "| Beast only: CPU (user + sys) | $beast_cpu | $beast_cpu_median | s |  |  |"
-echo "| <alation/auth.hpp> header-only: CPU (user + sys) | $auth_cpu | $auth_cpu_median | s |  | ${cpu_ratio}x Beast only |"
+row() { echo "| $1 | $2 | $3 | s |  | $4 |"; }
+row "Beast only, one HTTP GET from a coroutine: wall" "$beast_wall" "$beast_wall_median" ""
+row "<alation/auth.hpp> header-only, TokenProvider::send: wall" "$auth_wall" "$auth_wall_median" \
+    "${wall_ratio}x Beast only"
+row "Beast only: CPU (user + sys)" "$beast_cpu" "$beast_cpu_median" ""
+row "<alation/auth.hpp> header-only: CPU (user + sys)" "$auth_cpu" "$auth_cpu_median" "${cpu_ratio}x Beast only"

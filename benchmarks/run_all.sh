@@ -24,7 +24,8 @@ if ! /usr/bin/python3 -c 'import requests' 2>/dev/null; then
     "${sudo[@]}" apt-get install -y python3-requests
 fi
 
-echo "# alation-auth benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
+commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "# alation-auth benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), commit $commit"
 echo "# $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 for program in "${programs[@]}"; do
     "$build/benchmarks/$program" "$@"
