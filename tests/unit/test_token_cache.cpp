@@ -73,6 +73,14 @@ TEST_CASE("Expiry counts from when the request was sent, whatever the server's c
     CHECK(c.expires_at == t0 + 10min);
 }
 
+TEST_CASE("The coarse clock is steady_clock at a coarser resolution") {
+    const auto before = SteadyClock::now();
+    const auto coarse = coarse_steady_now();
+    const auto after = SteadyClock::now();
+    CHECK(coarse > before - 50ms);  // behind by at most a kernel tick
+    CHECK(coarse <= after);
+}
+
 TEST_CASE("A new cache mints at once, one request at a time") {
     TokenCache cache(RefreshPolicy{});
     CHECK_FALSE(cache.usable(t0));

@@ -282,7 +282,7 @@ private:
         void step(Self& self, error_code ec) {
             BOOST_ASIO_CORO_REENTER(*this) {
                 for (;;) {
-                    used = impl->usable_token(impl->now());
+                    used = impl->usable_token_owned(impl->now());
                     if (!used) {
                         BOOST_ASIO_CORO_YIELD impl->async_wait(Impl::WaitHandler(std::move(self)), diag);
                         if (ec) return self.complete(ec);

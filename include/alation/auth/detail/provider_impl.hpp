@@ -60,22 +60,27 @@ public:
 
     [[nodiscard]] boost::asio::strand<boost::asio::any_io_executor> get_executor() const { return strand_; }
 
-    [[nodiscard]] TimePoint now() const { return options_.clock ? options_.clock() : SteadyClock::now(); }
+    /// The provider's clock: the injected one, else the coarse monotonic clock. Every decision
+    /// has seconds of slack, so the coarse clock's millisecond ticks cost nothing, and reading it
+    /// is three times cheaper than steady_clock on the hot path.
+    [[nodiscard]] TimePoint now() const { return options_.clock ? options_.clock() : coarse_steady_now(); }
 
     /// The hot path, from any thread: the published token if it may be used at `now`, else
     /// null. Once the cache has work due (a refresh past the margin, a retry after a backoff)
     /// it asks the strand, once, to start it: the timer does the same, but a late timer or an
     /// injected clock must not hold a refresh back.
-    TokenPtr usable_token(TimePoint now) {
+    ///
+    /// The pointer is borrowed from the calling thread's cache of the snapshot: it stays valid
+    /// until this thread's next call into any provider. Copy the result to keep it longer.
+    const CachedToken* usable_token(TimePoint now) {
         if (now.time_since_epoch().count() >= work_due_at_.load(std::memory_order_relaxed)) nudge();
-        TokenPtr token;
-        {
-            std::lock_guard lock(snapshot_mutex_);
-            token = snapshot_;
-        }
+        const TokenPtr& token = published();
         if (!token || now >= token->usable_until) return nullptr;
-        return token;
+        return token.get();
     }
+
+    /// As usable_token, but owning: for an operation that keeps the token across suspensions.
+    TokenPtr usable_token_owned(TimePoint now) { return usable_token(now) ? published() : nullptr; }
 
     /// Queues a waiter for the next token (or completes it at once if one is usable by the time
     /// the strand looks). `diag`, when not null, receives the failure's diagnostics.
@@ -95,7 +100,10 @@ public:
     void invalidate(const Secret& value) {
         {
             std::lock_guard lock(snapshot_mutex_);
-            if (snapshot_ && snapshot_->token.value == value) snapshot_.reset();
+            if (snapshot_ && snapshot_->token.value == value) {
+                snapshot_.reset();
+                snapshot_version_.store(next_publication(), std::memory_order_release);
+            }
         }
         boost::asio::post(strand_, [self = shared_from_this(), value = value] {
             if (self->stopped_ || !self->cache_.invalidate(value)) return;
@@ -195,6 +203,31 @@ private:
     void publish(TokenPtr token) {
         std::lock_guard lock(snapshot_mutex_);
         snapshot_ = std::move(token);
+        snapshot_version_.store(next_publication(), std::memory_order_release);
+    }
+
+    // Every publication of every provider gets its own number, so a number names one snapshot.
+    static std::uint64_t next_publication() noexcept {
+        static std::atomic<std::uint64_t> counter{0};
+        return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+    }
+
+    // The current snapshot as this thread last saw it: while no new one was published, reading
+    // it costs one atomic load of a line nobody writes, instead of a lock and two reference
+    // count updates that every thread would fight over. A thread keeps its copy (and the token
+    // in it) until it next calls in.
+    const TokenPtr& published() {
+        struct ThreadCopy {
+            std::uint64_t version = 0;
+            TokenPtr token;
+        };
+        thread_local ThreadCopy copy;
+        if (copy.version != snapshot_version_.load(std::memory_order_acquire)) {
+            std::lock_guard lock(snapshot_mutex_);
+            copy.token = snapshot_;
+            copy.version = snapshot_version_.load(std::memory_order_relaxed);
+        }
+        return copy.token;
     }
 
     double draw() { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }
@@ -382,6 +415,7 @@ private:
 
     std::mutex snapshot_mutex_;
     TokenPtr snapshot_;
+    std::atomic<std::uint64_t> snapshot_version_{0};
     // When the cache next has work to start (TimePoint ticks), for the hot path's nudge.
     static constexpr TimePoint::rep never = std::numeric_limits<TimePoint::rep>::max();
     std::atomic<TimePoint::rep> work_due_at_{never};
