@@ -32,8 +32,13 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#if !defined(_WIN32)
+#include <sys/socket.h>
+#endif
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -69,6 +74,12 @@ public:
     /// alert) means no.
     bool usable_when_idle() noexcept {
         auto& socket = tcp().socket();
+#if defined(MSG_DONTWAIT)
+        // One system call; switching the socket to non-blocking and back would cost two more.
+        char byte;
+        const auto received = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        return received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+#else
         error_code ec;
         socket.non_blocking(true, ec);
         if (ec) return false;
@@ -77,6 +88,7 @@ public:
         error_code ignored;
         socket.non_blocking(false, ignored);
         return ec == asio::error::would_block;
+#endif
     }
 
 private:
