@@ -5,7 +5,7 @@
 #                            (unit, integration over HTTP and TLS, CLI, examples, packaging,
 #                            benchmark smoke runs); the whole suite under AddressSanitizer and
 #                            UndefinedBehaviorSanitizer; the concurrency tests under
-#                            ThreadSanitizer; each fuzzer for FUZZ_SECONDS (default 30); the three
+#                            ThreadSanitizer; each fuzzer for FUZZ_SECONDS (default 45); the three
 #                            consumer projects (add_subdirectory, FetchContent, find_package).
 #   scripts/test.sh --quick  the format check, the build and ctest only.
 #
@@ -46,8 +46,8 @@ cmake --preset tsan "${without_programs[@]}" >/dev/null
 cmake --build --preset tsan --target integration_tests -j "$jobs"
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build/tsan/tests/integration_tests '[concurrency]'
 
-step "fuzzers, ${FUZZ_SECONDS:-30} s each"
-ALATION_AUTH_FUZZ_BUILD_DIR=$root/build/fuzz tests/fuzz/run.sh "${FUZZ_SECONDS:-30}"
+step "fuzzers, ${FUZZ_SECONDS:-45} s each"
+ALATION_AUTH_FUZZ_BUILD_DIR=$root/build/fuzz tests/fuzz/run.sh "${FUZZ_SECONDS:-45}"
 
 step "consumers: add_subdirectory, FetchContent, find_package"
 tests/consumers/run.sh

@@ -62,6 +62,10 @@ TEST_CASE("Tokens print without their value") {
     r.value = Secret("the-refresh-token-value");
     r.name = "etl";
     CHECK(streamed(r).find("the-refresh-token-value") == std::string::npos);
+
+    // A name with control characters cannot forge a log line.
+    r.name = "etl\nERROR forged line\r\"";
+    CHECK(streamed(r).find("name=\"etl?ERROR forged line??\"") != std::string::npos);
 }
 
 TEST_CASE("Token lifetime and local expiry ignore the local wall clock") {

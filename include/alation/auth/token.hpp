@@ -77,7 +77,11 @@ struct RefreshToken : TokenTimes {
 
     /// Redacted: the name, user and expiry, never the value.
     friend std::ostream& operator<<(std::ostream& os, const RefreshToken& t) {
-        return os << "RefreshToken(name=\"" << t.name << "\", user_id=" << t.user_id << ", status=" << t.status
+        // The name comes from the server: control characters in it must not forge log lines.
+        std::string name = t.name;
+        for (char& c : name)
+            if (static_cast<unsigned char>(c) < 0x20 || c == '\x7f' || c == '"') c = '?';
+        return os << "RefreshToken(name=\"" << name << "\", user_id=" << t.user_id << ", status=" << t.status
                   << ", expires_at=" << detail::format_timestamp(t.expires_at) << ", " << t.value << ")";
     }
 };
