@@ -255,6 +255,22 @@ TEST_CASE("The refresh token is regenerated within the window before its expiry"
     }
 }
 
+TEST_CASE("Regeneration is jittered too, so replicas do not regenerate in the same second") {
+    RefreshPolicy policy;
+    policy.regenerate_refresh_token = true;
+    policy.regenerate_window = 100h;  // jitter_fraction 10%: up to 10 h earlier
+    const auto expiry = t0 + 1000h;
+    TokenCache cache(policy);
+    cache.replace_refresh_token(expiry, 0.5);
+    cache.poll(t0);
+    cache.mint_succeeded(granted(10000h), t0, 0.0);  // no mint due for a long time
+    CHECK(cache.next_wakeup() == expiry - 100h - 5h);
+    CHECK(cache.poll(expiry - 105h - 1s) == Work::none);
+    CHECK(cache.poll(expiry - 105h) == Work::regenerate);
+    cache.regeneration_succeeded(expiry + 1000h, 0.2);
+    CHECK(cache.next_wakeup() == expiry + 1000h - 100h - 2h);
+}
+
 TEST_CASE("Months of service: a token is always usable and refreshes are spaced out") {
     // Every second for 30 days of 1-hour tokens, minting instantly whenever the cache asks.
     RefreshPolicy policy;

@@ -17,7 +17,8 @@ struct RefreshPolicy {
     /// callers wait for the new token instead of getting the old one.
     std::chrono::milliseconds minimum_validity{std::chrono::seconds(30)};
     /// The background refresh starts earlier by a random part of this fraction of the margin,
-    /// so that a fleet of replicas does not refresh in the same second.
+    /// and the refresh token's regeneration by a random part of this fraction of its window,
+    /// so that a fleet of replicas does not refresh (or regenerate) in the same second.
     double jitter_fraction = 0.1;
     /// After a failed refresh (or regeneration): exponential backoff with full jitter between
     /// these bounds, or the server's Retry-After when that is longer (capped at max_backoff).

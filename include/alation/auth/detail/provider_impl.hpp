@@ -45,7 +45,7 @@ public:
           cache_(options_.refresh),
           random_(std::random_device{}()),
           refresh_token_(std::move(refresh_token)) {
-        if (expiry_known) cache_.replace_refresh_token(estimated_expiry(refresh_token_));
+        if (expiry_known) cache_.replace_refresh_token(estimated_expiry(refresh_token_), draw());
     }
 
     /// Starts the first mint (and, when renewal is on, learns the refresh token's expiry).
@@ -311,7 +311,7 @@ private:
             },
             [this](error_code ec, RefreshToken validated, TimePoint, const Diagnostics& diag) {
                 if (!ec) {
-                    cache_.replace_refresh_token(estimated_expiry(validated));
+                    cache_.replace_refresh_token(estimated_expiry(validated), draw());
                 } else if (TokenCache::is_refresh_token_rejection(ec)) {
                     cache_.regeneration_failed(ec, diag, now(), draw());
                     if (reload_refresh_token()) return;
@@ -338,7 +338,7 @@ private:
         if (!ec) {
             fresh.requested_at = sent_at;
             event.expires_at = fresh.expires_at;
-            cache_.regeneration_succeeded(fresh.local_expiry());
+            cache_.regeneration_succeeded(fresh.local_expiry(), draw());
             if (options_.token_store) {
                 // The new token is in use either way; a failed save is reported, not fatal.
                 options_.token_store->save(fresh, event.error);
@@ -375,7 +375,7 @@ private:
             if (stored->user_id != refresh_token_.user_id || stored->value == refresh_token_.value) return false;
             refresh_token_ = *stored;
         }
-        cache_.replace_refresh_token(estimated_expiry(*stored));
+        cache_.replace_refresh_token(estimated_expiry(*stored), draw());
         poll();
         ProviderEvent event{ProviderEvent::Kind::refresh_token_reloaded};
         event.expires_at = stored->expires_at;

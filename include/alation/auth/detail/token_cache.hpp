@@ -137,12 +137,13 @@ public:
         return wait;
     }
 
-    /// Records a new refresh token and its local expiry.
-    void regeneration_succeeded(TimePoint new_expiry) noexcept {
+    /// Records a new refresh token and its local expiry. `jitter_draw` in [0, 1) moves its
+    /// regeneration earlier by up to jitter_fraction of the window, as for access tokens.
+    void regeneration_succeeded(TimePoint new_expiry, double jitter_draw = 0.0) noexcept {
         in_flight_ = Work::none;
         regeneration_failures_ = 0;
         regeneration_retry_at_ = {};
-        refresh_token_expiry_ = new_expiry;
+        set_refresh_token_expiry(new_expiry, jitter_draw);
     }
 
     /// Records a failed regeneration; the current refresh token stays in use until it expires.
@@ -168,9 +169,9 @@ public:
     }
 
     /// Takes a new refresh token after the old one was rejected: failures are forgotten.
-    void replace_refresh_token(std::optional<TimePoint> expiry) noexcept {
+    void replace_refresh_token(std::optional<TimePoint> expiry, double jitter_draw = 0.0) noexcept {
         refresh_token_rejected_ = false;
-        refresh_token_expiry_ = expiry;
+        set_refresh_token_expiry(expiry, jitter_draw);
         mint_failures_ = regeneration_failures_ = 0;
         retry_at_ = regeneration_retry_at_ = {};
     }
@@ -187,9 +188,16 @@ public:
     }
 
 private:
+    void set_refresh_token_expiry(std::optional<TimePoint> expiry, double jitter_draw) noexcept {
+        refresh_token_expiry_ = expiry;
+        regeneration_jitter_ = std::chrono::duration_cast<TimePoint::duration>(policy_.regenerate_window *
+                                                                               (policy_.jitter_fraction * jitter_draw));
+    }
+
     [[nodiscard]] std::optional<TimePoint> regeneration_due_at() const noexcept {
         if (!policy_.regenerate_refresh_token || !refresh_token_expiry_) return std::nullopt;
-        return std::max(*refresh_token_expiry_ - policy_.regenerate_window, regeneration_retry_at_);
+        return std::max(*refresh_token_expiry_ - policy_.regenerate_window - regeneration_jitter_,
+                        regeneration_retry_at_);
     }
 
     [[nodiscard]] milliseconds backoff(int failures, double draw,
@@ -207,6 +215,7 @@ private:
     TimePoint retry_at_{};
     int regeneration_failures_ = 0;
     TimePoint regeneration_retry_at_{};
+    TimePoint::duration regeneration_jitter_{};
     std::optional<TimePoint> refresh_token_expiry_;
     bool refresh_token_rejected_ = false;
     error_code last_error_;
