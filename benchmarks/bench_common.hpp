@@ -3,6 +3,11 @@
 #ifndef ALATION_AUTH_BENCH_COMMON_HPP
 #define ALATION_AUTH_BENCH_COMMON_HPP
 
+#include <alation/auth/testing/fake_alation.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -12,11 +17,37 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace bench {
 
 using Clock = std::chrono::steady_clock;
+
+/// The fake Alation serving on a thread and io_context of its own, so that the measured client
+/// has its thread to itself. Stops the fake and joins the thread when destroyed.
+class ServerThread {
+public:
+    explicit ServerThread(alation::auth::testing::FakeAlationOptions options = {})
+        : fake(io_.get_executor(), std::move(options)), thread_([this] { io_.run(); }) {}
+    ~ServerThread() {
+        fake.stop();
+        work_.reset();
+        thread_.join();
+    }
+    ServerThread(const ServerThread&) = delete;
+    ServerThread& operator=(const ServerThread&) = delete;
+
+private:
+    boost::asio::io_context io_;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
+
+public:
+    alation::auth::testing::FakeAlation fake;
+
+private:
+    std::thread thread_;
+};
 
 /// Full mode: several long repetitions. Smoke mode (`--smoke`): the same figures, ~0.2 s each,
 /// so that CI runs every program in seconds; its numbers are only indicative.

@@ -129,10 +129,8 @@ int main(int argc, char** argv) {
     const auto mode = bench::Mode::parse(argc, argv);
 
     // The fake serves on its own thread; the provider lives on `io`, run by this thread only.
-    asio::io_context server_io;
-    auto server_work = asio::make_work_guard(server_io);
-    testing::FakeAlation fake(server_io.get_executor());
-    std::thread server([&] { server_io.run(); });
+    bench::ServerThread server;
+    auto& fake = server.fake;
     const auto user_id = fake.add_user("bench", "bench-password");
     const auto refresh_token = fake.issue_refresh_token(user_id, "bench");
 
@@ -209,7 +207,4 @@ int main(int argc, char** argv) {
     table.print();
 
     provider.stop();
-    fake.stop();
-    server_work.reset();
-    server.join();
 }

@@ -193,14 +193,12 @@ Result run(int threads, testing::FakeAlation& fake, const RefreshToken& rt, cons
 int main(int argc, char** argv) {
     const auto mode = bench::Mode::parse(argc, argv);
 
-    asio::io_context server_io;
-    auto server_work = asio::make_work_guard(server_io);
     testing::FakeAlationOptions fake_options;
     // Full mode: 1.5 s tokens over 10 s of provider traffic per thread count, about a dozen
     // lifetimes; smoke mode shortens both so that a few refreshes still happen.
     fake_options.access_token_lifetime = mode.smoke ? 400ms : 1500ms;
-    testing::FakeAlation fake(server_io.get_executor(), fake_options);
-    std::thread server([&] { server_io.run(); });
+    bench::ServerThread server(fake_options);
+    auto& fake = server.fake;
     const auto user_id = fake.add_user("bench", "bench-password");
     const auto rt = fake.issue_refresh_token(user_id, "bench");
     const auto fixed = fake.issue_access_token(rt.value, 24h);
@@ -243,8 +241,5 @@ int main(int argc, char** argv) {
     table.print();
     std::cout << latency.str() << std::flush;
 
-    fake.stop();
-    server_work.reset();
-    server.join();
     return ok ? 0 : 1;
 }

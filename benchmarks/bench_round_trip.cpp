@@ -205,12 +205,10 @@ std::vector<Batch> batches(asio::io_context& io, Client& client, const RefreshTo
 bench::Stats per_second(const bench::Stats& ns) { return {1e9 / ns.median, 1e9 / ns.max, 1e9 / ns.min}; }
 
 void run(const Transport& transport, const bench::Mode& mode) {
-    asio::io_context server_io;
-    auto server_work = asio::make_work_guard(server_io);
     testing::FakeAlationOptions fake_options;
     fake_options.tls = transport.tls;
-    testing::FakeAlation fake(server_io.get_executor(), fake_options);
-    std::thread server([&] { server_io.run(); });
+    bench::ServerThread server(fake_options);
+    auto& fake = server.fake;
     const auto user_id = fake.add_user("bench", "bench-password");
     const auto rt = fake.issue_refresh_token(user_id, "bench");
 
@@ -270,9 +268,6 @@ void run(const Transport& transport, const bench::Mode& mode) {
     table.row("fake: connections accepted in all", static_cast<double>(fake.connections_accepted()), "");
     table.print();
 
-    fake.stop();
-    server_work.reset();
-    server.join();
     if (!ca_file.empty()) std::filesystem::remove(ca_file);
 }
 
