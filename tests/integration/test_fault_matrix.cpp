@@ -55,7 +55,9 @@ struct Matrix : Fixture {
             auto tuple = asio::as_tuple(use_awaitable);
             switch (e) {
             case Endpoint::create_refresh_token: {
-                auto [ec, t] = co_await client.create_refresh_token(credentials(), out.diag, tuple);
+                // A named variable: GCC 12 destroys a temporary in a co_await expression twice.
+                const Credentials creds = credentials();
+                auto [ec, t] = co_await client.create_refresh_token(creds, out.diag, tuple);
                 out.ec = ec;
                 record(t);
                 break;
