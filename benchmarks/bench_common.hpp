@@ -25,11 +25,14 @@ namespace bench {
 using Clock = std::chrono::steady_clock;
 
 /// The fake Alation serving on a thread and io_context of its own, so that the measured client
-/// has its thread to itself. Stops the fake and joins the thread when destroyed.
+/// has its thread to itself, with a user and a refresh token to mint from. Stops the fake and
+/// joins the thread when destroyed.
 class ServerThread {
 public:
     explicit ServerThread(alation::auth::testing::FakeAlationOptions options = {})
-        : fake(io_.get_executor(), std::move(options)), thread_([this] { io_.run(); }) {}
+        : fake(io_.get_executor(), std::move(options)),
+          refresh_token(fake.issue_refresh_token(fake.add_user("bench", "bench-password"), "bench")),
+          thread_([this] { io_.run(); }) {}
     ~ServerThread() {
         fake.stop();
         work_.reset();
@@ -44,6 +47,7 @@ private:
 
 public:
     alation::auth::testing::FakeAlation fake;
+    const alation::auth::RefreshToken refresh_token;
 
 private:
     std::thread thread_;

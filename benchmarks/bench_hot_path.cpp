@@ -131,8 +131,7 @@ int main(int argc, char** argv) {
     // The fake serves on its own thread; the provider lives on `io`, run by this thread only.
     bench::ServerThread server;
     auto& fake = server.fake;
-    const auto user_id = fake.add_user("bench", "bench-password");
-    const auto refresh_token = fake.issue_refresh_token(user_id, "bench");
+    const auto& refresh_token = server.refresh_token;
 
     asio::io_context io;
     Client client(io.get_executor(), fake.base_url());

@@ -199,8 +199,7 @@ int main(int argc, char** argv) {
     fake_options.access_token_lifetime = mode.smoke ? 400ms : 1500ms;
     bench::ServerThread server(fake_options);
     auto& fake = server.fake;
-    const auto user_id = fake.add_user("bench", "bench-password");
-    const auto rt = fake.issue_refresh_token(user_id, "bench");
+    const auto& rt = server.refresh_token;
     const auto fixed = fake.issue_access_token(rt.value, 24h);
 
     bench::Table table(

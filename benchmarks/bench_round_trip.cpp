@@ -209,8 +209,7 @@ void run(const Transport& transport, const bench::Mode& mode) {
     fake_options.tls = transport.tls;
     bench::ServerThread server(fake_options);
     auto& fake = server.fake;
-    const auto user_id = fake.add_user("bench", "bench-password");
-    const auto rt = fake.issue_refresh_token(user_id, "bench");
+    const auto& rt = server.refresh_token;
 
     ClientOptions options;
     std::shared_ptr<ssl::context> tls_context;

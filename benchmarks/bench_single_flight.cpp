@@ -178,8 +178,7 @@ int main(int argc, char** argv) {
 
     bench::ServerThread server;
     auto& fake = server.fake;
-    const auto user_id = fake.add_user("bench", "bench-password");
-    const auto refresh_token = fake.issue_refresh_token(user_id, "bench");
+    const auto& refresh_token = server.refresh_token;
 
     asio::io_context io;
     Client client(io.get_executor(), fake.base_url());
