@@ -44,7 +44,7 @@ ctest --preset asan
 step "ThreadSanitizer: the concurrency tests"
 cmake --preset tsan "${without_programs[@]}" >/dev/null
 cmake --build --preset tsan --target integration_tests -j "$jobs"
-TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build/tsan/tests/integration_tests '[concurrency]'
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/tsan.supp build/tsan/tests/integration_tests '[concurrency]'
 
 step "fuzzers, ${FUZZ_SECONDS:-45} s each"
 ALATION_AUTH_FUZZ_BUILD_DIR=$root/build/fuzz tests/fuzz/run.sh "${FUZZ_SECONDS:-45}"
