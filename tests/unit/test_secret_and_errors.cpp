@@ -27,26 +27,56 @@ TEST_CASE("Secret prints redacted and compares by value") {
     CHECK_FALSE(s == Secret("tok"));
 }
 
-TEST_CASE("Secret taken from a std::string wipes the caller's copy") {
-    std::string source = "a-password-long-enough-to-live-on-the-heap";
-    const auto capacity = source.capacity();
-    const char* buffer = source.data();
-    Secret s(std::move(source));
-    CHECK(s.reveal() == "a-password-long-enough-to-live-on-the-heap");
-    // The moved-from string still owns its buffer; every byte of it is now zero.
-    REQUIRE(source.data() == buffer);
-    for (std::size_t i = 0; i < capacity; ++i) CHECK(buffer[i] == '\0');
+TEST_CASE("Secret taken from a std::string leaves no copy in the caller's string") {
+    SECTION("a long value: its heap buffer moves, nothing is copied") {
+        std::string source = "a-password-long-enough-to-live-on-the-heap";
+        const char* buffer = source.data();
+        Secret s(std::move(source));
+        CHECK(s.reveal() == "a-password-long-enough-to-live-on-the-heap");
+        CHECK(s.reveal().data() == buffer);
+    }
+    SECTION("a short value: the bytes the string kept inline are wiped") {
+        std::string source = "short-pw";
+        const char* inline_buffer = source.data();
+        const auto capacity = source.capacity();
+        Secret s(std::move(source));
+        CHECK(s.reveal() == "short-pw");
+        REQUIRE(source.data() == inline_buffer);  // NOLINT(bugprone-use-after-move)
+        for (std::size_t i = 0; i < capacity; ++i) CHECK(inline_buffer[i] == '\0');
+    }
 }
 
-TEST_CASE("A moved-from Secret is empty and its buffer wiped") {
-    Secret a("a-refresh-token-value-well-beyond-the-small-string-size");
-    const char* buffer = a.reveal().data();
-    const auto size = a.size();
-    Secret b(std::move(a));
-    CHECK(b.reveal() == "a-refresh-token-value-well-beyond-the-small-string-size");
-    CHECK(a.empty());  // NOLINT(bugprone-use-after-move): the state after a move is the contract
-    // `a` keeps its (now wiped) heap buffer, so reading it is defined.
-    for (std::size_t i = 0; i < size; ++i) CHECK(buffer[i] == '\0');
+TEST_CASE("A moved-from Secret is empty and keeps no copy") {
+    SECTION("a long value: the buffer moves with it") {
+        Secret a("a-refresh-token-value-well-beyond-the-small-string-size");
+        const char* buffer = a.reveal().data();
+        Secret b(std::move(a));
+        CHECK(b.reveal() == "a-refresh-token-value-well-beyond-the-small-string-size");
+        CHECK(b.reveal().data() == buffer);
+        CHECK(a.empty());  // NOLINT(bugprone-use-after-move): the state after a move is the contract
+    }
+    SECTION("a short value: the moved-from inline buffer is wiped") {
+        Secret a("short-token");
+        const char* inline_buffer = a.reveal().data();
+        const auto size = a.size();
+        Secret b(std::move(a));
+        CHECK(b.reveal() == "short-token");
+        CHECK(a.empty());  // NOLINT(bugprone-use-after-move)
+        REQUIRE(a.reveal().data() == inline_buffer);
+        for (std::size_t i = 0; i < size; ++i) CHECK(inline_buffer[i] == '\0');
+    }
+    SECTION("move assignment, both ways") {
+        Secret a("a-refresh-token-value-well-beyond-the-small-string-size");
+        Secret b("short-token");
+        const char* inline_buffer = b.reveal().data();
+        a = std::move(b);
+        CHECK(a.reveal() == "short-token");
+        CHECK(b.empty());  // NOLINT(bugprone-use-after-move)
+        for (std::size_t i = 0; i < 11; ++i) CHECK(inline_buffer[i] == '\0');
+        b = std::move(a);
+        CHECK(b.reveal() == "short-token");
+        CHECK(a.empty());  // NOLINT(bugprone-use-after-move)
+    }
 }
 
 TEST_CASE("Tokens print without their value") {

@@ -24,18 +24,21 @@ public:
     /// Copies `value`; wiping the caller's copy is the caller's business.
     explicit Secret(std::string_view value) : value_(value) {}
     explicit Secret(const char* value) : value_(value) {}
-    // Takes the caller's string and wipes it, so the only copy left is ours.
-    explicit Secret(std::string&& value) : value_(value) { wipe(value); }
+    // Takes the caller's string and wipes what stays behind in it (a short string's bytes are
+    // copied, not moved), so the only copy left is ours.
+    explicit Secret(std::string&& value) noexcept : value_(std::move(value)) { wipe(value); }
 
     Secret(const Secret& other) : value_(other.value_) {}
-    Secret(Secret&& other) noexcept : value_(other.value_) { other.clear(); }
+    Secret(Secret&& other) noexcept : value_(std::move(other.value_)) { other.clear(); }
     Secret& operator=(const Secret& other) {
         if (this != &other) assign(other.value_);
         return *this;
     }
     Secret& operator=(Secret&& other) noexcept {
         if (this != &other) {
-            assign(other.value_);
+            // The string's move may hand our old buffer to `other`: wipe it first.
+            wipe(value_);
+            value_ = std::move(other.value_);
             other.clear();
         }
         return *this;
