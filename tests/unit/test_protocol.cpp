@@ -317,6 +317,21 @@ TEST_CASE("A refresh token body is parsed into every field") {
         body["user_id"] = 9223372036854775807LL;
         REQUIRE_FALSE(parse(Endpoint::regenerate_refresh_token, body, out, diag));
         CHECK(out.user_id == 9223372036854775807);
+        SECTION("a response larger than the parser's inline arena: values spill to the heap intact") {
+            auto body = refresh_body();
+            const std::string token(5000, 't');
+            body["refresh_token"] = token;
+            body["name"] = std::string(3000, 'n');
+            boost::json::array padding;
+            for (int i = 0; i < 300; ++i) padding.emplace_back(boost::json::object{{"k", i}});
+            body["unknown"] = std::move(padding);
+            RefreshToken out;
+            Diagnostics diag;
+            REQUIRE_FALSE(parse(Endpoint::create_refresh_token, body, out, diag));
+            CHECK(out.value.reveal() == token);
+            CHECK(out.name == std::string(3000, 'n'));
+            CHECK(out.user_id == 7);
+        }
     }
     SECTION("an unknown token_status is kept, not an error; an empty name is a name") {
         auto body = refresh_body();

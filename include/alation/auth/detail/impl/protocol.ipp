@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstddef>
 #include <limits>
 #include <new>
 
@@ -22,15 +23,34 @@ namespace protocol_impl {
 namespace json = boost::json;
 
 // Frees nothing without wiping it first: a parsed response holds a token in its strings.
-// Boost.JSON may pass a different alignment to deallocate than to allocate, so every block
-// within the default new alignment goes through the plain operators.
+// A response's whole value tree normally fits the inline arena, so parsing one allocates
+// nothing; a larger one spills to the heap. Boost.JSON may pass a different alignment to
+// deallocate than to allocate, so every heap block within the default new alignment goes through
+// the plain operators.
 class WipingResource final : public json::memory_resource {
+public:
+    WipingResource() = default;
+    WipingResource(const WipingResource&) = delete;
+    WipingResource& operator=(const WipingResource&) = delete;
+    ~WipingResource() override { OPENSSL_cleanse(arena_, used_); }
+
+private:
     static bool over_aligned(std::size_t align) noexcept { return align > __STDCPP_DEFAULT_NEW_ALIGNMENT__; }
+    bool in_arena(const void* p) const noexcept {
+        const auto* byte = static_cast<const unsigned char*>(p);
+        return byte >= arena_ && byte < arena_ + sizeof arena_;
+    }
     void* do_allocate(std::size_t n, std::size_t align) override {
+        const std::size_t start = (used_ + align - 1) / align * align;
+        if (align <= alignof(std::max_align_t) && start <= sizeof arena_ && n <= sizeof arena_ - start) {
+            used_ = start + n;
+            return arena_ + start;
+        }
         return over_aligned(align) ? ::operator new (n, std::align_val_t{align}) : ::operator new(n);
     }
     void do_deallocate(void* p, std::size_t n, std::size_t align) override {
         OPENSSL_cleanse(p, n);
+        if (in_arena(p)) return;
         if (over_aligned(align)) {
             ::operator delete (p, std::align_val_t{align});
         } else {
@@ -38,6 +58,9 @@ class WipingResource final : public json::memory_resource {
         }
     }
     bool do_is_equal(const json::memory_resource& other) const noexcept override { return this == &other; }
+
+    alignas(std::max_align_t) unsigned char arena_[2048];
+    std::size_t used_ = 0;
 };
 
 inline std::string_view view(const json::string& s) noexcept { return {s.data(), s.size()}; }
