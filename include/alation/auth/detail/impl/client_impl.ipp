@@ -11,6 +11,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
@@ -532,10 +533,13 @@ ALATION_AUTH_DECL void ClientImpl::async_exchange(Endpoint endpoint, RequestBody
                                                   ExchangeHandler handler) {
     auto exchange = std::make_shared<Exchange>(shared_from_this(), endpoint, std::move(body), diag);
     // A strand: the caller's cancellation is delivered through it, so it never races the
-    // coroutine on a multi-threaded executor.
+    // coroutine on a multi-threaded executor. A strand over the concrete io_context executor fits
+    // in any_io_executor's small buffer; one over the type-erased executor would be allocated
+    // anew at each of the dozen copies a call makes.
+    const auto* io = executor_.target<asio::io_context::executor_type>();
+    asio::any_io_executor strand = io ? asio::any_io_executor(asio::make_strand(*io)) : asio::make_strand(executor_);
     asio::co_spawn(
-        asio::make_strand(executor_),
-        [exchange]() -> asio::awaitable<ExchangeOutcome> { co_return co_await exchange->run(); },
+        std::move(strand), [exchange]() -> asio::awaitable<ExchangeOutcome> { co_return co_await exchange->run(); },
         ExchangeCompletion(std::move(handler)));
 }
 
