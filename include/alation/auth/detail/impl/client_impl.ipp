@@ -314,7 +314,10 @@ private:
             diag_.set_message("cannot connect to the server");
             co_return client_detail::normalize(connect_ec);
         }
-        tcp.socket().set_option(asio::ip::tcp::no_delay(true));
+        // No TCP_NODELAY: each request goes out in one write (Beast sends header and body
+        // together; beast::ssl_stream coalesces them into one TLS record), so Nagle never holds
+        // any of it back, and on loopback TCP_NODELAY doubled the client's CPU per TLS call
+        // (BENCHMARKS.md).
 
         if (auto* tls = connection.tls()) {
             if (error_code ec = configure_tls(*tls)) {
