@@ -15,10 +15,12 @@
 #include <boost/json/serialize.hpp>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -235,24 +237,51 @@ Options parse_arguments(std::span<char*> args) {
     return o;
 }
 
+// The terminal whose echo is off, and its settings before: what a signal handler restores.
+int quiet_tty = -1;
+termios echoing_settings{};
+
+// A signal that ends the program at the prompt (Ctrl-C, Ctrl-\, a hangup, kill) would leave
+// the user's terminal without echo: restore it, then die of the signal as if not caught.
+void restore_echo_and_reraise(int signal_number) {
+    ::tcsetattr(quiet_tty, TCSAFLUSH, &echoing_settings);
+    ::signal(signal_number, SIG_DFL);
+    ::raise(signal_number);
+}
+
 // Turns the terminal's echo off when `enabled`, and back on however the prompt ends.
 class EchoOff {
 public:
     EchoOff(int fd, bool enabled) : fd_(fd) {
-        if (!enabled || ::tcgetattr(fd_, &saved_) != 0) return;
-        termios quiet = saved_;
+        if (!enabled || ::tcgetattr(fd_, &echoing_settings) != 0) return;
+        quiet_tty = fd_;
+        struct sigaction restoring {};
+        restoring.sa_handler = restore_echo_and_reraise;
+        sigemptyset(&restoring.sa_mask);
+        for (std::size_t i = 0; i < fatal_signals.size(); ++i) ::sigaction(fatal_signals[i], &restoring, &previous_[i]);
+        termios quiet = echoing_settings;
         quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
         active_ = ::tcsetattr(fd_, TCSAFLUSH, &quiet) == 0;
+        if (!active_) restore_handlers();
     }
     EchoOff(const EchoOff&) = delete;
     EchoOff& operator=(const EchoOff&) = delete;
     ~EchoOff() {
-        if (active_) ::tcsetattr(fd_, TCSAFLUSH, &saved_);
+        if (!active_) return;
+        ::tcsetattr(fd_, TCSAFLUSH, &echoing_settings);
+        restore_handlers();
     }
 
 private:
+    static constexpr std::array<int, 4> fatal_signals{SIGINT, SIGQUIT, SIGTERM, SIGHUP};
+
+    void restore_handlers() {
+        for (std::size_t i = 0; i < fatal_signals.size(); ++i) ::sigaction(fatal_signals[i], &previous_[i], nullptr);
+        quiet_tty = -1;
+    }
+
     int fd_;
-    termios saved_{};
+    std::array<struct sigaction, fatal_signals.size()> previous_{};
     bool active_ = false;
 };
 
