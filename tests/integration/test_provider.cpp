@@ -22,6 +22,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -403,6 +404,40 @@ TEST_CASE("provider: a revoked refresh token is a clear error, not a retry loop"
             co_await sleep_for(20ms);
         }
     }());
+    CHECK(alation.fake.request_count(mint_path) == 1);
+}
+
+TEST_CASE("provider: a store that cannot be read on a rejection is reported, and the rejection stands") {
+    Alation alation;
+    auto& io = alation.io;
+    const auto path = alation.dir / "token.json";
+    {
+        std::ofstream file(path);
+        file << "not a token file";
+    }
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    alation.fake.revoke_refresh_token(alation.refresh_token.value);
+    std::vector<ProviderEvent> events;
+    ProviderOptions options;
+    options.token_store = std::make_shared<FileTokenStore>(path);
+    options.on_event = [&](const ProviderEvent& e) { events.push_back(e); };
+    TokenProvider provider(alation.client, alation.refresh_token, options);
+    run(io, [&]() -> asio::awaitable<void> {
+        // Each call of a rejected provider reads the store again; the failure is reported once.
+        for (int i = 0; i < 3; ++i) {
+            auto [ec, token] = co_await provider.token(asio::as_tuple(asio::use_awaitable));
+            CHECK(ec == Error::refresh_token_expired_or_revoked);
+        }
+    }());
+    std::vector<ProviderEvent::Kind> kinds;
+    for (const auto& e : events) kinds.push_back(e.kind);
+    CHECK(kinds == std::vector{ProviderEvent::Kind::refresh_started, ProviderEvent::Kind::token_store_load_failed,
+                               ProviderEvent::Kind::refresh_failed});
+    REQUIRE(events.size() == 3);
+    CHECK(events[1].error == Error::malformed_token_file);
+    std::ostringstream line;
+    line << events[1];
+    CHECK(line.str().find("token_store_load_failed") != std::string::npos);
     CHECK(alation.fake.request_count(mint_path) == 1);
 }
 

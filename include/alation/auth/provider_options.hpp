@@ -38,6 +38,11 @@ struct ProviderEvent {
         /// The server rejected the refresh token and the TokenStore held a different one for the
         /// same user (another replica regenerated it): that one is now in use; expires_at is set.
         refresh_token_reloaded,
+        /// The server rejected the refresh token and reading the TokenStore for a newer one
+        /// failed (e.g. insecure_token_file, malformed_token_file); error is set. The rejection
+        /// stands, as if the store held nothing newer. Reported once per distinct error, though
+        /// every later call reads the store again.
+        token_store_load_failed,
     };
     Kind kind;
     /// For the failures; for refresh_token_regenerated, a failure to save it in the TokenStore.
@@ -60,6 +65,7 @@ inline std::string_view to_string(ProviderEvent::Kind kind) noexcept {
     case Kind::refresh_token_regenerated: return "refresh_token_regenerated";
     case Kind::refresh_token_regeneration_failed: return "refresh_token_regeneration_failed";
     case Kind::refresh_token_reloaded: return "refresh_token_reloaded";
+    case Kind::token_store_load_failed: return "token_store_load_failed";
     }
     return "unknown";
 }

@@ -369,6 +369,14 @@ private:
         if (!options_.token_store) return false;
         error_code ec;
         auto stored = options_.token_store->load(ec);
+        // Every caller of a rejected provider reads the store: report a failure once, not per call.
+        const bool new_failure = ec && ec != reported_store_error_;
+        reported_store_error_ = ec;
+        if (new_failure) {
+            ProviderEvent event{ProviderEvent::Kind::token_store_load_failed};
+            event.error = ec;
+            emit(std::move(event));
+        }
         if (ec || !stored) return false;
         {
             std::lock_guard lock(refresh_token_mutex_);
@@ -408,6 +416,8 @@ private:
     TokenCache cache_;
     std::unordered_map<std::uint64_t, Waiter> waiters_;
     bool stopped_ = false;
+    // The TokenStore's last load error, reported once by token_store_load_failed.
+    error_code reported_store_error_;
     std::mt19937_64 random_;
 
     mutable std::mutex refresh_token_mutex_;
