@@ -58,7 +58,7 @@ struct ClientOptions {
     std::chrono::milliseconds request_timeout{30'000};
     /// Responses larger than this (header and body) fail with Error::response_too_large; reading
     /// stops at the limit.
-    std::size_t max_response_size = 64 * 1024;
+    std::size_t max_response_size = std::size_t{64} * 1024;
     /// The User-Agent header of every request.
     std::string user_agent = "alation-auth";
     /// Allow plain http to hosts other than loopback. The password would cross the network in clear.

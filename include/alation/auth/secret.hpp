@@ -28,7 +28,7 @@ public:
     // copied, not moved), so the only copy left is ours.
     explicit Secret(std::string&& value) noexcept : value_(std::move(value)) { wipe(value); }
 
-    Secret(const Secret& other) : value_(other.value_) {}
+    Secret(const Secret& other) = default;
     Secret(Secret&& other) noexcept : value_(std::move(other.value_)) { other.clear(); }
     Secret& operator=(const Secret& other) {
         if (this != &other) assign(other.value_);

@@ -123,7 +123,7 @@ struct CallInitiation {
     [[nodiscard]] executor_type get_executor() const noexcept { return impl->get_executor(); }
 
     template <class Handler>
-    void operator()(Handler&& handler, Diagnostics* diag, Endpoint endpoint, RequestBody body,
+    void operator()(Handler&& handler, Diagnostics* diag, Endpoint endpoint, RequestBody&& body,
                     std::string_view problem) const {
         std::unique_ptr<Diagnostics> owned = diag ? nullptr : std::make_unique<Diagnostics>();
         Diagnostics* target = diag ? diag : owned.get();

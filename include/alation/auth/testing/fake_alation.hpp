@@ -57,7 +57,7 @@ struct FakeAlationOptions {
     /// A connection that sends nothing for this long (no request, or half a request) is closed.
     std::chrono::milliseconds idle_timeout{30'000};
     /// Requests with a larger body get 413 and the connection is closed.
-    std::size_t max_request_body = 64 * 1024;
+    std::size_t max_request_body = std::size_t{64} * 1024;
 };
 
 /// What to do instead of the normal answer to one request.

@@ -61,7 +61,8 @@ public:
     Connection(const asio::any_io_executor& executor, asio::ssl::context* tls) : stream_(make_stream(executor, tls)) {}
 
     beast::tcp_stream& tcp() noexcept {
-        return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); }, stream_);
+        if (auto* plain = std::get_if<beast::tcp_stream>(&stream_)) return *plain;
+        return beast::get_lowest_layer(*tls());
     }
     TlsStream* tls() noexcept { return std::get_if<TlsStream>(&stream_); }
 
@@ -134,7 +135,7 @@ public:
     allocator_type get_allocator() const noexcept { return handler_.get_allocator(); }
     const ExchangeHandler& handler() const noexcept { return handler_; }
 
-    void operator()(std::exception_ptr ex, ExchangeOutcome outcome) {
+    void operator()(const std::exception_ptr& ex, ExchangeOutcome outcome) {
         // Detach from the caller's slot before the caller may reuse it.
         if (caller_slot_.is_connected()) caller_slot_.clear();
         if (ex) std::rethrow_exception(ex);
@@ -542,7 +543,7 @@ ALATION_AUTH_DECL void ClientImpl::async_exchange(Endpoint endpoint, RequestBody
     const auto* io = executor_.target<asio::io_context::executor_type>();
     asio::any_io_executor strand = io ? asio::any_io_executor(asio::make_strand(*io)) : asio::make_strand(executor_);
     asio::co_spawn(
-        std::move(strand), [exchange]() -> asio::awaitable<ExchangeOutcome> { co_return co_await exchange->run(); },
+        strand, [exchange]() -> asio::awaitable<ExchangeOutcome> { co_return co_await exchange->run(); },
         ExchangeCompletion(std::move(handler)));
 }
 

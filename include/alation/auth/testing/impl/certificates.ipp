@@ -65,8 +65,8 @@ inline Cert make_certificate(EVP_PKEY* key, const char* common_name, Validity va
     check(X509_gmtime_adj(X509_getm_notAfter(cert.get()), validity.not_after_seconds) != nullptr, "notAfter");
     check(X509_set_pubkey(cert.get(), key) == 1, "X509_set_pubkey");
     X509_NAME* name = X509_get_subject_name(cert.get());
-    check(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("alation-auth tests"),
-                                     -1, -1, 0) == 1,
+    check(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                                     reinterpret_cast<const unsigned char*>("alation-auth tests"), -1, -1, 0) == 1,
           "subject O");
     check(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name), -1,
                                      -1, 0) == 1,
@@ -103,7 +103,7 @@ inline std::string to_pem(X509* cert) {
     check(bio && PEM_write_bio_X509(bio.get(), cert) == 1, "PEM_write_bio_X509");
     char* data = nullptr;
     const long n = BIO_get_mem_data(bio.get(), &data);
-    return std::string(data, static_cast<std::size_t>(n));
+    return {data, static_cast<std::size_t>(n)};
 }
 
 inline std::string to_pem(EVP_PKEY* key) {
@@ -112,7 +112,7 @@ inline std::string to_pem(EVP_PKEY* key) {
           "PEM_write_bio_PrivateKey");
     char* data = nullptr;
     const long n = BIO_get_mem_data(bio.get(), &data);
-    return std::string(data, static_cast<std::size_t>(n));
+    return {data, static_cast<std::size_t>(n)};
 }
 
 constexpr long hour = 3600;
@@ -132,9 +132,9 @@ ALATION_AUTH_DECL TestCertificates::TestCertificates() {
 
     auto leaf = [&](Validity validity, const char* names, bool self_signed) {
         const Pkey key = make_key();
-        const Cert cert = make_certificate(key.get(), "localhost", validity, "critical,CA:FALSE", server_usage,
-                                           server_eku, names, self_signed ? nullptr : ca.get(),
-                                           self_signed ? nullptr : ca_key.get());
+        const Cert cert =
+            make_certificate(key.get(), "localhost", validity, "critical,CA:FALSE", server_usage, server_eku, names,
+                             self_signed ? nullptr : ca.get(), self_signed ? nullptr : ca_key.get());
         return CertificateAndKey{to_pem(cert.get()), to_pem(key.get())};
     };
     valid_ = leaf({-hour, day}, localhost_names, false);

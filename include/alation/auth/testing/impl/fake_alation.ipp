@@ -122,7 +122,7 @@ ALATION_AUTH_DECL std::string format_timestamp(ServerTime t, TimestampStyle styl
     case TimestampStyle::offset_utc: n += std::snprintf(buffer + n, rest, ".%06lld+00:00", ns / 1'000); break;
     case TimestampStyle::offset_negative: n += std::snprintf(buffer + n, rest, ".%06lld-05:00", ns / 1'000); break;
     }
-    return std::string(buffer, static_cast<std::size_t>(n));
+    return {buffer, static_cast<std::size_t>(n)};
 }
 
 ALATION_AUTH_DECL std::string status_text(std::string_view upper, StatusCase letter_case) {
@@ -258,8 +258,13 @@ public:
                                   std::string_view token_header, std::string_view body);
 
     ServerTime now() const { return std::chrono::system_clock::now() + options_.server_clock_offset; }
+    const FakeAlationOptions& options() const noexcept { return options_; }
 
-    // Used under mutex_ by FakeAlation's members.
+private:
+    // The public FakeAlation is the state's other user.
+    friend class testing::FakeAlation;
+
+    // Used under mutex_, also by FakeAlation's members.
     ALATION_AUTH_DECL RefreshRecord& new_refresh_token(std::int64_t user_id, std::string name,
                                                        std::chrono::milliseconds lifetime, std::string& value);
     ALATION_AUTH_DECL AccessRecord& new_access_token(const std::string& refresh_token, std::int64_t user_id,
@@ -289,7 +294,6 @@ public:
     bool stopped_ = false;
     std::vector<std::weak_ptr<SessionBase>> sessions_;
 
-private:
     void accept();
     void on_accept(error_code ec, tcp::socket socket);
 
@@ -319,7 +323,7 @@ public:
 
     void start() override {
         if constexpr (tls) {
-            tcp_layer().expires_after(server_->options_.idle_timeout);
+            tcp_layer().expires_after(server_->options().idle_timeout);
             stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](error_code ec) {
                 if (ec || self->closed_) return self->do_close();
                 self->read_request();
@@ -338,12 +342,11 @@ private:
 
     void read_request() {
         parser_.emplace();
-        parser_->body_limit(server_->options_.max_request_body);
+        parser_->body_limit(server_->options().max_request_body);
         parser_->header_limit(16 * 1024);
-        tcp_layer().expires_after(server_->options_.idle_timeout);
-        http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](error_code ec, std::size_t) {
-            self->on_read(ec);
-        });
+        tcp_layer().expires_after(server_->options().idle_timeout);
+        http::async_read(stream_, buffer_, *parser_,
+                         [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
     }
 
     void on_read(error_code ec) {
@@ -400,7 +403,7 @@ private:
         if (written_ == end) return after_write();
         const bool drip = plan_.delivery == Delivery::drip;
         const std::size_t n = drip ? 1 : end - written_;
-        tcp_layer().expires_after(server_->options_.idle_timeout);
+        tcp_layer().expires_after(server_->options().idle_timeout);
         asio::async_write(stream_, asio::buffer(wire_.bytes.data() + written_, n),
                           [self = this->shared_from_this(), end, drip](error_code ec, std::size_t written) {
                               if (ec || self->closed_) return self->do_close();
@@ -446,10 +449,11 @@ private:
     }
 
     void drain() {
-        tcp_layer().async_read_some(asio::buffer(discard_), [self = this->shared_from_this()](error_code ec, std::size_t) {
-            if (ec || self->closed_) return self->do_close();
-            self->drain();
-        });
+        tcp_layer().async_read_some(asio::buffer(discard_),
+                                    [self = this->shared_from_this()](error_code ec, std::size_t) {
+                                        if (ec || self->closed_) return self->do_close();
+                                        self->drain();
+                                    });
     }
 
     // SO_LINGER 0: close() sends a TCP reset instead of a FIN.
@@ -479,7 +483,7 @@ private:
 };
 
 ALATION_AUTH_DECL FakeAlationImpl::FakeAlationImpl(asio::any_io_executor executor, FakeAlationOptions options)
-    : options_(std::move(options)),
+    : options_(options),
       ssl_context_(options_.tls ? TestCertificates::shared().server_context(options_.certificate) : nullptr),
       access_token_lifetime_(options_.access_token_lifetime),
       executor_(std::move(executor)),
@@ -511,7 +515,8 @@ ALATION_AUTH_DECL void FakeAlationImpl::on_accept(error_code ec, tcp::socket soc
             session = std::make_shared<Session<TlsStream>>(
                 shared_from_this(), TlsStream(beast::tcp_stream(std::move(socket)), *ssl_context_));
         } else {
-            session = std::make_shared<Session<beast::tcp_stream>>(shared_from_this(), beast::tcp_stream(std::move(socket)));
+            session =
+                std::make_shared<Session<beast::tcp_stream>>(shared_from_this(), beast::tcp_stream(std::move(socket)));
         }
         bool accepted = false;
         {
@@ -547,15 +552,17 @@ ALATION_AUTH_DECL void FakeAlationImpl::stop() {
 }
 
 ALATION_AUTH_DECL std::optional<Fault> FakeAlationImpl::take_fault(std::string_view path) {
-    const auto it = std::find_if(faults_.begin(), faults_.end(), [&](const InjectedFault& f) { return f.path == path; });
+    const auto it =
+        std::find_if(faults_.begin(), faults_.end(), [&](const InjectedFault& f) { return f.path == path; });
     if (it == faults_.end()) return std::nullopt;
     Fault fault = it->fault;
     if (--it->remaining == 0) faults_.erase(it);
     return fault;
 }
 
-ALATION_AUTH_DECL Plan FakeAlationImpl::handle(http::verb method, std::string_view target, std::string_view content_type,
-                                               std::string_view token_header, std::string_view body) {
+ALATION_AUTH_DECL Plan FakeAlationImpl::handle(http::verb method, std::string_view target,
+                                               std::string_view content_type, std::string_view token_header,
+                                               std::string_view body) {
     const std::string_view path = target.substr(0, target.find('?'));
     std::lock_guard lock(mutex_);
     if (auto it = requests_.find(path); it != requests_.end()) {
@@ -582,7 +589,8 @@ ALATION_AUTH_DECL Plan FakeAlationImpl::handle(http::verb method, std::string_vi
 
     if (path == path_protected) {
         if (method != http::verb::get) {
-            plan.answer = json_error(405, "Method \"" + std::string(http::to_string(method)) + "\" not allowed.", "405000");
+            plan.answer =
+                json_error(405, "Method \"" + std::string(http::to_string(method)) + "\" not allowed.", "405000");
             plan.answer.allow = "GET";
         } else {
             plan.answer = protected_endpoint(token_header);
@@ -590,7 +598,8 @@ ALATION_AUTH_DECL Plan FakeAlationImpl::handle(http::verb method, std::string_vi
     } else if (path == path_create_refresh || path == path_validate_refresh || path == path_regen_refresh ||
                path == path_create_access || path == path_validate_access || path == path_revoke_access) {
         if (method != http::verb::post) {
-            plan.answer = json_error(405, "Method \"" + std::string(http::to_string(method)) + "\" not allowed.", "405000");
+            plan.answer =
+                json_error(405, "Method \"" + std::string(http::to_string(method)) + "\" not allowed.", "405000");
             plan.answer.allow = "POST";
         } else if (!is_json_content_type(content_type)) {
             plan.answer = json_error(400, "Content-Type must be application/json.", "400000");
@@ -674,7 +683,7 @@ ALATION_AUTH_DECL json::object FakeAlationImpl::access_json(const std::string& v
 
 ALATION_AUTH_DECL Answer FakeAlationImpl::dispatch(std::string_view path, const json::object& body) {
     Answer ok;
-    const Answer expired_or_revoked = json_error(401, "Refresh token provided is expired or revoked.", "401000");
+    Answer expired_or_revoked = json_error(401, "Refresh token provided is expired or revoked.", "401000");
 
     if (path == path_create_refresh) {
         std::string username, password, name;
@@ -719,8 +728,9 @@ ALATION_AUTH_DECL Answer FakeAlationImpl::dispatch(std::string_view path, const 
     if (path == path_validate_refresh) {
         if (!usable && !options_.expired_refresh_validates_as_200) return expired_or_revoked;
         json::object o = refresh_json(value, *record);
-        o["last_used_at"] = record->last_used_at ? json::value(format_timestamp(*record->last_used_at, options_.timestamps))
-                                                 : json::value(nullptr);
+        o["last_used_at"] = record->last_used_at
+                                ? json::value(format_timestamp(*record->last_used_at, options_.timestamps))
+                                : json::value(nullptr);
         ok.body = json::serialize(o);
         return ok;
     }
@@ -754,8 +764,8 @@ ALATION_AUTH_DECL Answer FakeAlationImpl::dispatch(std::string_view path, const 
 }
 
 ALATION_AUTH_DECL RefreshRecord& FakeAlationImpl::new_refresh_token(std::int64_t user_id, std::string name,
-                                                                     std::chrono::milliseconds lifetime,
-                                                                     std::string& value) {
+                                                                    std::chrono::milliseconds lifetime,
+                                                                    std::string& value) {
     RefreshRecord r;
     r.id = next_refresh_id_++;
     r.user_id = user_id;
@@ -766,9 +776,10 @@ ALATION_AUTH_DECL RefreshRecord& FakeAlationImpl::new_refresh_token(std::int64_t
     return refresh_tokens_.insert_or_assign(value, std::move(r)).first->second;
 }
 
-ALATION_AUTH_DECL AccessRecord& FakeAlationImpl::new_access_token(const std::string& refresh_token, std::int64_t user_id,
-                                                                   std::chrono::milliseconds lifetime,
-                                                                   std::string& value) {
+ALATION_AUTH_DECL AccessRecord& FakeAlationImpl::new_access_token(const std::string& refresh_token,
+                                                                  std::int64_t user_id,
+                                                                  std::chrono::milliseconds lifetime,
+                                                                  std::string& value) {
     AccessRecord a;
     a.user_id = user_id;
     a.refresh_token = refresh_token;
@@ -790,9 +801,7 @@ ALATION_AUTH_DECL AccessRecord& FakeAlationImpl::access_record(const Secret& tok
     return it->second;
 }
 
-inline Timestamp to_timestamp(ServerTime t) {
-    return std::chrono::floor<std::chrono::microseconds>(t);
-}
+inline Timestamp to_timestamp(ServerTime t) { return std::chrono::floor<std::chrono::microseconds>(t); }
 
 inline TokenStatus token_status(bool revoked, bool expired) {
     return revoked ? TokenStatus::revoked : expired ? TokenStatus::expired : TokenStatus::active;
@@ -803,11 +812,17 @@ inline TokenStatus token_status(bool revoked, bool expired) {
 namespace alation::auth::testing {
 
 ALATION_AUTH_DECL FakeAlation::FakeAlation(boost::asio::any_io_executor executor, FakeAlationOptions options)
-    : impl_(std::make_shared<detail::FakeAlationImpl>(std::move(executor), std::move(options))) {
+    : impl_(std::make_shared<detail::FakeAlationImpl>(std::move(executor), options)) {
     impl_->start_accepting();
 }
 
-ALATION_AUTH_DECL FakeAlation::~FakeAlation() { stop(); }
+ALATION_AUTH_DECL FakeAlation::~FakeAlation() {
+    try {
+        stop();
+    } catch (...) {
+        // A destructor must not throw; stop() can only if a mutex cannot be locked.
+    }
+}
 
 ALATION_AUTH_DECL void FakeAlation::stop() { impl_->stop(); }
 
@@ -863,8 +878,8 @@ ALATION_AUTH_DECL AccessToken FakeAlation::issue_access_token(const Secret& refr
     std::lock_guard lock(impl_->mutex_);
     const detail::RefreshRecord& r = impl_->refresh_record(refresh_token);
     std::string value;
-    const detail::AccessRecord& a = impl_->new_access_token(
-        std::string(refresh_token.reveal()), r.user_id, lifetime.value_or(impl_->access_token_lifetime_), value);
+    const detail::AccessRecord& a = impl_->new_access_token(std::string(refresh_token.reveal()), r.user_id,
+                                                            lifetime.value_or(impl_->access_token_lifetime_), value);
     AccessToken token;
     token.requested_at = SteadyClock::now();
     token.created_at = detail::to_timestamp(a.created_at);
