@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building and testing alation-auth needs on Debian 12 / Ubuntu, and nothing that
 # is already there. Usage: scripts/install-deps.sh [--tests]
-#   --tests  also what the full test run needs: clang for the fuzzers, the sanitizer runtimes,
-#            and Python's requests for the benchmark baselines.
+#   --tests  also what the full test run needs: clang for the fuzzers, clang-tidy, the sanitizer
+#            runtimes, and Python's requests for the benchmark baselines.
 set -euo pipefail
 
 packages=(g++ cmake ninja-build ccache clang-format git libssl-dev
           libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev catch2)
 if [[ ${1:-} == --tests ]]; then
-    packages+=(clang libclang-rt-14-dev python3 python3-requests)
+    packages+=(clang clang-tidy libclang-rt-14-dev python3 python3-requests)
 fi
 
 missing=()

@@ -3,10 +3,11 @@
 #
 #   scripts/test.sh          everything: a format check; the build with warnings as errors and all ctest tests
 #                            (unit, integration over HTTP and TLS, CLI, examples, packaging,
-#                            benchmark smoke runs); the whole suite under AddressSanitizer and
-#                            UndefinedBehaviorSanitizer; the concurrency tests under
-#                            ThreadSanitizer; each fuzzer for FUZZ_SECONDS (default 45); the three
-#                            consumer projects (add_subdirectory, FetchContent, find_package).
+#                            benchmark smoke runs); clang-tidy on the library's code; the whole
+#                            suite under AddressSanitizer and UndefinedBehaviorSanitizer; the
+#                            concurrency tests under ThreadSanitizer; each fuzzer for FUZZ_SECONDS
+#                            (default 45); the three consumer projects (add_subdirectory,
+#                            FetchContent, find_package).
 #   scripts/test.sh --quick  the format check, the build and ctest only.
 #
 # Build trees go to build/<preset> (CMakePresets.json) and are reused, so a second run is fast.
@@ -25,13 +26,17 @@ jobs=$(nproc)
 step() { printf '\n=== %s (%s)\n' "$1" "$(date +%T)"; }
 
 step "format: clang-format --dry-run on every C++ file"
-git ls-files '*.hpp' '*.cpp' | xargs clang-format --dry-run --Werror
+git ls-files '*.hpp' '*.ipp' '*.cpp' | xargs clang-format --dry-run --Werror
 
 step "build (warnings are errors) and every ctest test"
 cmake --preset ci >/dev/null
 cmake --build --preset ci -j "$jobs"
 ctest --preset ci
 [[ $quick == 1 ]] && exit 0
+
+# One TU holds every .ipp of the library and of the fake: checking it checks all their code.
+step "clang-tidy (.clang-tidy) on the library and the fake: tests/support/compiled.cpp"
+clang-tidy -p build/ci --quiet --warnings-as-errors='*' tests/support/compiled.cpp
 
 # The sanitizer builds leave the examples and benchmarks out: the same library code runs in the tests.
 without_programs=(-DALATION_AUTH_BUILD_EXAMPLES=OFF -DALATION_AUTH_BUILD_BENCHMARKS=OFF)
