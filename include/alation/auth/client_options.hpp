@@ -2,11 +2,14 @@
 #ifndef ALATION_AUTH_CLIENT_OPTIONS_HPP
 #define ALATION_AUTH_CLIENT_OPTIONS_HPP
 
+#include <alation/auth/secret.hpp>
+
 #include <boost/asio/ssl/context.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace alation::auth {
@@ -63,6 +66,15 @@ struct ClientOptions {
     std::string user_agent = "alation-auth";
     /// Allow plain http to hosts other than loopback. The password would cross the network in clear.
     bool allow_insecure_http = false;
+
+    /// A forward proxy, `http://[user:password@]host[:port]` (a Secret: its userinfo may hold a
+    /// password). https targets go through a CONNECT tunnel, http targets as absolute-form
+    /// requests. When set, it wins over the environment; set but empty means "no proxy", even
+    /// when the environment names one.
+    std::optional<Secret> proxy;
+    /// When `proxy` is not set, take it from the environment as curl does: https_proxy,
+    /// HTTPS_PROXY (http_proxy for http targets), then all_proxy, ALL_PROXY; no_proxy, NO_PROXY.
+    bool proxy_from_environment = true;
 
     /// Retries of each call; RetryPolicy::none() turns them off.
     RetryPolicy retry;

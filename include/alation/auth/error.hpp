@@ -60,6 +60,13 @@ enum class Error {
     malformed_token_file,
     /// The TokenProvider was stopped or destroyed while the operation waited.
     provider_stopped,
+    /// The proxy refused the request for want of (valid) Proxy-Authorization (407). Never retried.
+    proxy_authentication_required,
+    /// The proxy refused to open a tunnel (a non-2xx answer to CONNECT other than 407).
+    /// Diagnostics has the proxy's status and the start of its body.
+    proxy_error,
+    /// The OAuth token endpoint refused the client id or secret (`invalid_client`). Never retried.
+    invalid_client_credentials,
 };
 
 /// The category of Error: name "alation.auth", and a fixed message per value that never holds
@@ -90,6 +97,9 @@ public:
         case Error::insecure_token_file: return "the token file is accessible to other users";
         case Error::malformed_token_file: return "the token file does not hold a refresh token";
         case Error::provider_stopped: return "the token provider was stopped";
+        case Error::proxy_authentication_required: return "the proxy requires authentication";
+        case Error::proxy_error: return "the proxy refused to open a tunnel";
+        case Error::invalid_client_credentials: return "invalid OAuth client id or secret";
         }
         return "unknown alation.auth error";
     }

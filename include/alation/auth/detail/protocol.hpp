@@ -65,11 +65,16 @@ inline constexpr std::size_t max_server_code = 32;
 /// cannot overflow anywhere in the library.
 inline constexpr std::chrono::years max_token_lifetime{100};
 
-/// A serialized JSON request body and the one secret inside it (password or token), kept so the
-/// client can scrub the secret out of anything the server echoes back. Both are wiped on destruction.
+/// A serialized request body, its media type, an optional Authorization header value, and the
+/// one secret inside them (password, token or client secret), kept so the client can scrub the
+/// secret out of anything the server echoes back. The secrets are wiped on destruction.
 struct RequestBody {
     Secret json;
     Secret secret;
+    /// The Content-Type of `json`: form-urlencoded for the OAuth endpoints.
+    std::string_view content_type = "application/json";
+    /// When not empty, the Authorization header (HTTP Basic client credentials for OAuth).
+    Secret authorization;
 };
 
 /// Why a caller's arguments cannot make a valid request, or empty when they can: the library

@@ -371,8 +371,9 @@ private:
         http::request<http::string_body> request{http::verb::post, url.path_prefix + std::string(path(endpoint_)), 11};
         request.set(http::field::host, url.host_header);
         request.set(http::field::user_agent, options.user_agent);
-        request.set(http::field::content_type, "application/json");
+        request.set(http::field::content_type, body_.content_type);
         request.set(http::field::accept, "application/json");
+        if (!body_.authorization.empty()) request.set(http::field::authorization, body_.authorization.reveal());
         request.body().assign(body_.json.reveal());
         request.prepare_payload();
 
@@ -381,6 +382,11 @@ private:
         auto [write_ec, written] = co_await connection.visit(
             [&](auto& stream) { return http::async_write(stream, request, asio::as_tuple(asio::use_awaitable)); });
         Secret::wipe(request.body());
+        if (auto it = request.find(http::field::authorization); it != request.end()) {
+            // The header holds client credentials; Beast frees its fields without wiping them.
+            const auto value = it->value();
+            OPENSSL_cleanse(const_cast<char*>(value.data()), value.size());
+        }
         if (write_ec) {
             stale = client_detail::is_stale_connection_error(write_ec);
             diag_.set_message("sending the request failed");
