@@ -34,9 +34,9 @@ cmake --build --preset ci -j "$jobs"
 ctest --preset ci
 [[ $quick == 1 ]] && exit 0
 
-# One TU holds every .ipp of the library and of the fake: checking it checks all their code.
-step "clang-tidy (.clang-tidy) on the library and the fake: tests/support/compiled.cpp"
-clang-tidy -p build/ci --quiet --warnings-as-errors='*' tests/support/compiled.cpp
+# Two TUs hold every .ipp of the library and of the fake: checking them checks all their code.
+step "clang-tidy (.clang-tidy) on the library and the fake: tests/support/compiled*.cpp"
+clang-tidy -p build/ci --quiet --warnings-as-errors='*' tests/support/compiled.cpp tests/support/compiled_testing.cpp
 
 # The sanitizer builds leave the examples and benchmarks out: the same library code runs in the tests.
 without_programs=(-DALATION_AUTH_BUILD_EXAMPLES=OFF -DALATION_AUTH_BUILD_BENCHMARKS=OFF)

@@ -3,7 +3,9 @@
 #define ALATION_AUTH_SRC_HPP
 
 // Include in exactly one translation unit of a program built with
-// ALATION_AUTH_SEPARATE_COMPILATION (see detail/config.hpp).
+// ALATION_AUTH_SEPARATE_COMPILATION (see detail/config.hpp). It compiles the library and nothing
+// else: the fake server and the certificate generator, which production code does not need, are
+// in <alation/auth/testing/src.hpp>.
 #ifndef ALATION_AUTH_SEPARATE_COMPILATION
 #error "Define ALATION_AUTH_SEPARATE_COMPILATION to use <alation/auth/src.hpp>"
 #endif
@@ -14,6 +16,5 @@
 #include <alation/auth/detail/impl/timestamp.ipp>
 #include <alation/auth/detail/impl/url.ipp>
 #include <alation/auth/impl/token_store.ipp>
-#include <alation/auth/testing/impl/fake_alation.ipp>
 
 #endif

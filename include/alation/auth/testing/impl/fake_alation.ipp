@@ -3,8 +3,7 @@
 #define ALATION_AUTH_TESTING_IMPL_FAKE_ALATION_IPP
 
 #include <alation/auth/testing/fake_alation.hpp>
-// src.hpp lists only this file: it brings the certificates with it.
-#include <alation/auth/testing/impl/certificates.ipp>
+#include <alation/auth/testing/certificates.hpp>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
