@@ -162,6 +162,21 @@ inline bool entry_matches(std::string_view entry, std::string_view host, const s
     return host.size() > entry.size() && host[host.size() - entry.size() - 1] == '.' && iends_with(host, entry);
 }
 
+// The inverse of basic_authorization's encoding, for redaction.
+inline Secret base64_decode(std::string_view encoded) {
+    std::string out(3 * (encoded.size() / 4) + 1, '\0');
+    const int size =
+        EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                        reinterpret_cast<const unsigned char*>(encoded.data()), static_cast<int>(encoded.size()));
+    // EVP_DecodeBlock counts the padding's zero bytes: drop them.
+    std::size_t length = size > 0 ? static_cast<std::size_t>(size) : 0;
+    length -= std::min<std::size_t>(
+        length, static_cast<std::size_t>(
+                    std::count(encoded.end() - std::min<std::size_t>(encoded.size(), 2), encoded.end(), '=')));
+    out.resize(length);
+    return Secret(std::move(out));
+}
+
 }  // namespace proxy_detail
 
 ALATION_AUTH_DECL Secret basic_authorization(std::string_view user, std::string_view password) {
@@ -212,7 +227,10 @@ ALATION_AUTH_DECL error_code parse_proxy_url(std::string_view url, ProxyEndpoint
     if (u.has_port() && !is_valid_port(u.port()))
         return fail(diag, {}, "the proxy's port must be a number from 1 to 65535");
     if (!u.encoded_path().empty() && u.encoded_path() != "/")
-        return fail(diag, {}, "the proxy URL must not have a path");
+        // Boost.URL 1.81 takes `host:31x8` as port 31 and path "x8": that is no URL at all.
+        return fail(diag, {},
+                    u.encoded_path().starts_with('/') ? "the proxy URL must not have a path"
+                                                      : "the proxy URL is not a valid URL");
     if (u.has_query()) return fail(diag, {}, "the proxy URL must not have a query");
     if (u.has_fragment()) return fail(diag, {}, "the proxy URL must not have a fragment");
 
@@ -425,9 +443,15 @@ ALATION_AUTH_DECL error_code classify_connect_response(const ProxyEndpoint& prox
                                                        std::string_view proxy_authenticate, std::string_view body,
                                                        Diagnostics& diag) {
     if (status >= 200 && status < 300) return {};
-    std::string_view credentials = proxy.authorization.reveal();
-    credentials.remove_prefix(std::min(credentials.size(), std::string_view("Basic ").size()));
-    ServerError server = parse_error_body(body, credentials);
+    // A proxy may echo the credentials it was sent, encoded or decoded: remove both.
+    std::string_view encoded = proxy.authorization.reveal();
+    encoded.remove_prefix(std::min(encoded.size(), std::string_view("Basic ").size()));
+    const Secret decoded = proxy_detail::base64_decode(encoded);
+    const std::string_view password = decoded.reveal().substr(std::min(decoded.size(), decoded.reveal().find(':') + 1));
+    std::string cleaned(body);
+    redact(cleaned, password);
+    ServerError server = parse_error_body(cleaned, encoded);
+    Secret::wipe(cleaned);
     diag.set_http_status(status);
     diag.set_server_detail(std::move(server.detail));
     diag.set_server_code(std::move(server.code));
