@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the three consumer projects (add_subdirectory, FetchContent, find_package after
-# `cmake --install` into a temporary prefix), each in its own build directory, and checks that
+# `cmake --install` into a temporary prefix), each header-only and with separate compilation, in
+# build directories of their own, and checks that
 # find_package rejects incompatible versions. Exits non-zero if anything fails.
 #
 # Usage: tests/consumers/run.sh [WORK_DIR]
@@ -46,16 +47,23 @@ step() {
     return 1
 }
 
-# consumer NAME CONFIGURE_ARGS...: configures, builds and runs tests/consumers/NAME.
+# consumer NAME CONFIGURE_ARGS...: configures, builds and runs tests/consumers/NAME, once
+# header-only and once with separate compilation, so that both modes keep working.
 consumer() {
     local name=$1
     shift
-    local build="$work/build-$name"
-    rm -rf "$build"
-    step "$name-configure" cmake -S "$here/$name" -B "$build" "${configure_args[@]}" "$@" &&
-        step "$name-build" cmake --build "$build" -j "$jobs" &&
-        step "$name-run" timeout 60 "$build/consumer" && sed 's/^/      /' "$work/$name-run.log" ||
-        failures=$((failures + 1))
+    local mode separate
+    for mode in header-only separate; do
+        separate=OFF
+        [[ $mode == separate ]] && separate=ON
+        local run="$name-$mode" build="$work/build-$name-$mode"
+        rm -rf "$build"
+        step "$run-configure" cmake -S "$here/$name" -B "$build" "${configure_args[@]}" \
+                -DCONSUMER_SEPARATE_COMPILATION=$separate "$@" &&
+            step "$run-build" cmake --build "$build" -j "$jobs" &&
+            step "$run-run" timeout 60 "$build/consumer" && sed 's/^/      /' "$work/$run-run.log" ||
+            failures=$((failures + 1))
+    done
 }
 
 prefix="$work/prefix"
