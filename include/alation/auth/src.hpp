@@ -13,6 +13,7 @@
 #include <alation/auth/detail/impl/protocol.ipp>
 #include <alation/auth/detail/impl/timestamp.ipp>
 #include <alation/auth/detail/impl/url.ipp>
+#include <alation/auth/impl/credentials.ipp>
 #include <alation/auth/impl/token_store.ipp>
 #include <alation/auth/testing/impl/fake_alation.ipp>
 
