@@ -309,6 +309,40 @@ TEST_CASE("FileTokenStore: a crash before the rename leaves the old token") {
     Secret::wipe(contents);
 }
 
+TEST_CASE("FileTokenStore: a save removes the temporary files that crashes left behind, and nothing else") {
+    TempDir dir;
+    const fs::path path = dir.path() / "token.json";
+    FileTokenStore store(path);
+    error_code ec;
+    std::string contents = detail::format_token_file(sample_token("rt-crashed"));
+    const fs::path abandoned = detail::write_temp_file(path, contents, ec);
+    REQUIRE_FALSE(ec);
+    const fs::path in_progress = detail::write_temp_file(path, contents, ec);
+    REQUIRE_FALSE(ec);
+    Secret::wipe(contents);
+    const auto long_ago = fs::file_time_type::clock::now() - detail::abandoned_temp_file_age - minutes(1);
+    fs::last_write_time(abandoned, long_ago);
+    // Look-alikes that are not ours to remove, however old: a link, a directory, another file's temp.
+    const fs::path link = fs::path(path.string() + ".tmp.1.link");
+    fs::create_symlink(abandoned, link);
+    const fs::path directory = fs::path(path.string() + ".tmp.2.dir");
+    fs::create_directory(directory);
+    const fs::path other = dir.path() / "other.json.tmp.3.0000000000000000";
+    std::ofstream(other) << "x";
+    fs::last_write_time(other, long_ago);
+
+    store.save(sample_token("rt-new"), ec);
+    REQUIRE_FALSE(ec);
+    CHECK_FALSE(fs::exists(abandoned));
+    CHECK(fs::exists(in_progress));  // recent: it may belong to a save still running elsewhere
+    CHECK(fs::is_symlink(link));
+    CHECK(fs::is_directory(directory));
+    CHECK(fs::exists(other));
+    auto loaded = store.load(ec);
+    REQUIRE(loaded.has_value());
+    CHECK(loaded->value == secret("rt-new"));
+}
+
 TEST_CASE("FileTokenStore reports OS errors with their system codes") {
     TempDir dir;
     error_code ec;

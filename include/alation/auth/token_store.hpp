@@ -6,6 +6,7 @@
 #include <alation/auth/error.hpp>
 #include <alation/auth/token.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -58,7 +59,8 @@ private:
 ///
 /// save() writes atomically: a temporary file in the same directory, created with mode 0600,
 /// written, fsync'ed, renamed over the target, then the directory fsync'ed; a crash leaves the
-/// old file or the new one, and possibly a stray temporary file that load() never reads.
+/// old file or the new one, and possibly a stray temporary file that load() never reads and the
+/// next save() removes once it is older than detail::abandoned_temp_file_age (10 minutes).
 ///
 /// load() refuses with Error::insecure_token_file a path that is a symbolic link, not a regular
 /// file, owned by another user, or readable or writable by group or others; contents that are not
@@ -104,6 +106,19 @@ ALATION_AUTH_DECL std::filesystem::path write_temp_file(const std::filesystem::p
 /// survives a power loss. On failure removes `temp`.
 ALATION_AUTH_DECL void commit_temp_file(const std::filesystem::path& temp, const std::filesystem::path& target,
                                         error_code& ec);
+
+/// How old a temporary file next to the token file must be before a save removes it as left
+/// behind by a crash. A save writes and renames its file within moments; the margin covers a
+/// replica on a shared volume that stalls mid-save, whose rename then fails cleanly (ENOENT)
+/// instead of installing a token.
+inline constexpr std::chrono::minutes abandoned_temp_file_age{10};
+
+/// Removes the temporary files of `target` (its name, ".tmp.", a pid and a suffix, as
+/// write_temp_file makes them) that are regular files of ours last modified before `older_than`.
+/// Links, other users' files and other names are left alone; errors are ignored (the save that
+/// calls this does not depend on it).
+ALATION_AUTH_DECL void remove_abandoned_temp_files(const std::filesystem::path& target,
+                                                   std::filesystem::file_time_type older_than) noexcept;
 
 }  // namespace detail
 }  // namespace alation::auth

@@ -122,6 +122,27 @@ ALATION_AUTH_DECL void commit_temp_file(const std::filesystem::path& temp, const
     ec.clear();
 }
 
+ALATION_AUTH_DECL void remove_abandoned_temp_files(const std::filesystem::path& target,
+                                                   std::filesystem::file_time_type older_than) noexcept {
+    try {
+        const std::string prefix = target.filename().string() + ".tmp.";
+        const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
+        std::error_code ec;
+        for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+            const std::filesystem::path& candidate = it->path();
+            if (candidate.filename().string().rfind(prefix, 0) != 0) continue;
+            struct stat st {};
+            // lstat: a link planted under such a name is not ours to follow or remove.
+            if (::lstat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid()) continue;
+            std::error_code time_ec;
+            const auto modified = std::filesystem::last_write_time(candidate, time_ec);
+            if (!time_ec && modified < older_than) ::unlink(candidate.c_str());
+        }
+    } catch (...) {
+        // Out of memory building a name: the leftovers wait for the next save.
+    }
+}
+
 }  // namespace detail
 
 ALATION_AUTH_DECL std::optional<RefreshToken> FileTokenStore::load(error_code& ec) {
@@ -170,6 +191,8 @@ ALATION_AUTH_DECL std::optional<RefreshToken> FileTokenStore::load(error_code& e
 ALATION_AUTH_DECL void FileTokenStore::save(const RefreshToken& token, error_code& ec) {
     std::string contents = detail::format_token_file(token);
     std::lock_guard lock(mutex_);
+    detail::remove_abandoned_temp_files(
+        path_, std::filesystem::file_time_type::clock::now() - detail::abandoned_temp_file_age);
     const std::filesystem::path temp = detail::write_temp_file(path_, contents, ec);
     Secret::wipe(contents);
     if (!ec) detail::commit_temp_file(temp, path_, ec);
