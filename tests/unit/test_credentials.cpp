@@ -156,11 +156,12 @@ TEST_CASE("check_credential drops one trailing newline and refuses what no crede
     CHECK(check("r\xc3\xa9sum\xc3\xa9", true).first.empty());
 }
 
-TEST_CASE("parse_user_id takes decimal digits and nothing else", "[credentials]") {
+TEST_CASE("parse_user_id takes a positive decimal number and nothing else", "[credentials]") {
     CHECK(detail::parse_user_id("42") == 42);
-    CHECK(detail::parse_user_id("0") == 0);
+    CHECK(detail::parse_user_id("1") == 1);
     CHECK(detail::parse_user_id("9223372036854775807") == INT64_MAX);
-    for (const char* bad : {"", "-1", "-0", "+1", " 42", "42 ", "42x", "0x2a", "4.2", "9223372036854775808"}) {
+    for (const char* bad :
+         {"", "0", "00", "-1", "-0", "+1", " 42", "42 ", "42x", "0x2a", "4.2", "9223372036854775808"}) {
         INFO(bad);
         CHECK_FALSE(detail::parse_user_id(bad).has_value());
     }
@@ -358,7 +359,7 @@ TEST_CASE("A Secret mount's values are checked", "[credentials]") {
         secret.update(refresh_values(bad));
         require_refused(secret.mount(), Error::malformed_token_file, token_entry);
     }
-    for (const std::string bad : {"", "\n", "forty-two", "-42", "42 people", "0x2a", "99999999999999999999"}) {
+    for (const std::string bad : {"", "\n", "0", "forty-two", "-42", "42 people", "0x2a", "99999999999999999999"}) {
         INFO(bad);
         secret.update(refresh_values(token_value, bad));
         require_refused(secret.mount(), Error::malformed_token_file, user_entry);

@@ -58,7 +58,7 @@ struct MountedSecret {
 };
 
 /// Reads a refresh token and its user id from `mount` (see MountedSecret). The user id must be a
-/// non-negative decimal integer. On failure returns empty credentials, `ec` set and the file at
+/// positive decimal integer. On failure returns empty credentials, `ec` set and the file at
 /// fault in `diag.field()`.
 ALATION_AUTH_DECL RefreshTokenCredentials refresh_token_from_mount(const MountedSecret& mount, Diagnostics& diag,
                                                                    error_code& ec);
@@ -96,7 +96,7 @@ namespace detail {
 /// usable.
 ALATION_AUTH_DECL std::string_view check_credential(std::string& value, bool trim_newline);
 
-/// Parses a user id: a non-negative decimal integer, nothing else.
+/// Parses a user id: a positive decimal integer, nothing else.
 ALATION_AUTH_DECL std::optional<std::int64_t> parse_user_id(std::string_view text) noexcept;
 
 /// Reads the value of `key` in `mount` with every check of MountedSecret.

@@ -92,7 +92,8 @@ ALATION_AUTH_DECL std::optional<std::int64_t> parse_user_id(std::string_view tex
     if (text.empty() || text.front() < '0' || text.front() > '9') return std::nullopt;
     std::int64_t id = 0;
     const auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), id);
-    if (err != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+    // Alation's ids start at 1; the Client refuses 0 too, later and less clearly.
+    if (err != std::errc{} || end != text.data() + text.size() || id == 0) return std::nullopt;
     return id;
 }
 
@@ -213,7 +214,7 @@ ALATION_AUTH_DECL RefreshTokenCredentials refresh_token_from_mount(const Mounted
     if (!id) {
         ec = Error::malformed_token_file;
         diag.set_field((mount.directory / mount.user_id_key).string());
-        diag.set_message("not a non-negative decimal integer");
+        diag.set_message("not a positive decimal integer");
         return {};
     }
     return {std::move(value), *id};
@@ -234,7 +235,7 @@ ALATION_AUTH_DECL std::optional<RefreshTokenCredentials> refresh_token_from_envi
     if (!id) {
         ec = Error::invalid_argument;
         diag.set_field(names.user_id);
-        diag.set_message("not a non-negative decimal integer");
+        diag.set_message("not a positive decimal integer");
         return {};
     }
     out.user_id = *id;
