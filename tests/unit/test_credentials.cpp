@@ -440,3 +440,81 @@ TEST_CASE("Bad credentials in the environment are refused with the variable's na
         }
     }
 }
+
+TEST_CASE("OAuth client credentials load from a Secret mount with the same checks", "[credentials]") {
+    TempDir tmp;
+    KubeletMount secret(tmp.path() / "alation",
+                        {{"client_id", "reporting-service\n"}, {"client_secret", "cs-SECRETVALUE\n"}});
+    Diagnostics diag;
+    error_code ec = Error::timeout;
+    auto loaded = client_credentials_from_mount(secret.mount(), diag, ec);
+    REQUIRE_FALSE(ec);
+    CHECK(loaded.client_id == "reporting-service");
+    CHECK(loaded.client_secret == Secret("cs-SECRETVALUE"));
+
+    SECTION("after the kubelet swaps ..data") {
+        secret.update({{"client_id", "reporting-service"}, {"client_secret", "cs-rotated"}});
+        CHECK(client_credentials_from_mount(secret.mount()).client_secret == Secret("cs-rotated"));
+    }
+    SECTION("under other key names") {
+        write_file(secret.directory() / "..data" / "id", "other-client", 0400);
+        fs::create_symlink("..data/id", secret.directory() / "id");
+        MountedSecret mount = secret.mount();
+        mount.client_id_key = "id";
+        CHECK(client_credentials_from_mount(mount).client_id == "other-client");
+        mount.client_secret_key = "secret";
+        loaded = client_credentials_from_mount(mount, diag, ec);
+        CHECK(ec == boost::system::errc::no_such_file_or_directory);
+        CHECK(diag.field() == (secret.directory() / "secret").string());
+    }
+    SECTION("a bad secret, an insecure file") {
+        secret.update({{"client_id", "reporting-service"}, {"client_secret", "cs-SECRETVALUE\n\n"}});
+        loaded = client_credentials_from_mount(secret.mount(), diag, ec);
+        CHECK(ec == Error::malformed_token_file);
+        CHECK(diag.field() == (secret.directory() / "client_secret").string());
+        CHECK(loaded.client_secret.empty());
+
+        secret.update({{"client_id", "reporting-service"}, {"client_secret", "cs-SECRETVALUE"}}, 0606);
+        loaded = client_credentials_from_mount(secret.mount(), diag, ec);
+        CHECK(ec == Error::insecure_token_file);
+        CHECK(diag.to_string().find("SECRETVALUE") == std::string::npos);
+        CHECK_THROWS_AS(client_credentials_from_mount(secret.mount()), ErrorWithDiagnostics);
+    }
+}
+
+TEST_CASE("OAuth client credentials load from the environment", "[credentials]") {
+    Diagnostics diag;
+    error_code ec = Error::timeout;
+    SECTION("both set") {
+        EnvGuard env{{"ALATION_CLIENT_ID", "reporting-service"}, {"ALATION_CLIENT_SECRET", "cs-1"}};
+        const auto loaded = client_credentials_from_environment();
+        REQUIRE(loaded.has_value());
+        CHECK(loaded->client_id == "reporting-service");
+        CHECK(loaded->client_secret == Secret("cs-1"));
+    }
+    SECTION("under other names") {
+        EnvGuard env{{"MY_CLIENT", "mine"}, {"MY_SECRET", "cs-mine"}};
+        CredentialVariables names;
+        names.client_id = "MY_CLIENT";
+        names.client_secret = "MY_SECRET";
+        CHECK(client_credentials_from_environment(names)->client_secret == Secret("cs-mine"));
+    }
+    SECTION("neither set") {
+        EnvGuard env{{"ALATION_CLIENT_ID", std::nullopt}, {"ALATION_CLIENT_SECRET", std::nullopt}};
+        CHECK_FALSE(client_credentials_from_environment({}, diag, ec).has_value());
+        CHECK_FALSE(ec);
+    }
+    SECTION("the id without the secret") {
+        EnvGuard env{{"ALATION_CLIENT_ID", "reporting-service"}, {"ALATION_CLIENT_SECRET", std::nullopt}};
+        CHECK_FALSE(client_credentials_from_environment({}, diag, ec).has_value());
+        CHECK(ec == Error::invalid_argument);
+        CHECK(diag.field() == "ALATION_CLIENT_SECRET");
+    }
+    SECTION("a secret with a line break") {
+        EnvGuard env{{"ALATION_CLIENT_ID", "reporting-service"}, {"ALATION_CLIENT_SECRET", "cs-SECRETVALUE\n"}};
+        CHECK_FALSE(client_credentials_from_environment({}, diag, ec).has_value());
+        CHECK(ec == Error::invalid_argument);
+        CHECK(diag.field() == "ALATION_CLIENT_SECRET");
+        CHECK(diag.to_string().find("SECRETVALUE") == std::string::npos);
+    }
+}

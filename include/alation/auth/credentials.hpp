@@ -48,6 +48,9 @@ struct MountedSecret {
     /// The keys read by refresh_token_from_mount.
     std::string refresh_token_key = "refresh_token";
     std::string user_id_key = "user_id";
+    /// The keys read by client_credentials_from_mount.
+    std::string client_id_key = "client_id";
+    std::string client_secret_key = "client_secret";
 
     /// Also accept files every user of the machine may read: Kubernetes' default mode, 0644.
     /// Off by default, because a process cannot tell a pod-private tmpfs, where "others" are at
@@ -66,10 +69,20 @@ ALATION_AUTH_DECL RefreshTokenCredentials refresh_token_from_mount(const Mounted
 /// As above; throws ErrorWithDiagnostics on failure.
 ALATION_AUTH_DECL RefreshTokenCredentials refresh_token_from_mount(const MountedSecret& mount);
 
+/// Reads OAuth client credentials from `mount` (see MountedSecret). On failure returns empty
+/// credentials, `ec` set and the file at fault in `diag.field()`.
+ALATION_AUTH_DECL OAuthClientCredentials client_credentials_from_mount(const MountedSecret& mount, Diagnostics& diag,
+                                                                       error_code& ec);
+
+/// As above; throws ErrorWithDiagnostics on failure.
+ALATION_AUTH_DECL OAuthClientCredentials client_credentials_from_mount(const MountedSecret& mount);
+
 /// The names of the environment variables that hold credentials.
 struct CredentialVariables {
     std::string refresh_token = "ALATION_REFRESH_TOKEN";
     std::string user_id = "ALATION_USER_ID";
+    std::string client_id = "ALATION_CLIENT_ID";
+    std::string client_secret = "ALATION_CLIENT_SECRET";
 };
 
 /// Reads a refresh token and its user id from the environment, as the `alation-token` tool does.
@@ -87,6 +100,16 @@ ALATION_AUTH_DECL std::optional<RefreshTokenCredentials> refresh_token_from_envi
 
 /// As above; throws ErrorWithDiagnostics on failure.
 ALATION_AUTH_DECL std::optional<RefreshTokenCredentials> refresh_token_from_environment(
+    const CredentialVariables& names = {});
+
+/// Reads OAuth client credentials from the environment, as refresh_token_from_environment reads
+/// a refresh token: nullopt when neither variable is set, Error::invalid_argument naming the
+/// variable when one is missing or a value is unusable.
+ALATION_AUTH_DECL std::optional<OAuthClientCredentials> client_credentials_from_environment(
+    const CredentialVariables& names, Diagnostics& diag, error_code& ec);
+
+/// As above; throws ErrorWithDiagnostics on failure.
+ALATION_AUTH_DECL std::optional<OAuthClientCredentials> client_credentials_from_environment(
     const CredentialVariables& names = {});
 
 namespace detail {

@@ -130,6 +130,8 @@ ALATION_AUTH_DECL Secret read_mounted_value(const MountedSecret& mount, std::str
         if (!mounted_file::strictly_inside(*root, *target))
             return fail(Error::insecure_token_file, "a symbolic link leads out of the mount directory");
 
+        // Between realpath and open only a writer inside the mount can change where the path
+        // leads: root (the kubelet) or us, whom the owner checks trust anyway.
         // O_NOFOLLOW: the resolved path has no link left, so a link here was planted since.
         // O_NONBLOCK: opening a FIFO must not hang; fstat then refuses it.
         Fd file(::open(target->c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
@@ -246,6 +248,38 @@ ALATION_AUTH_DECL std::optional<RefreshTokenCredentials> refresh_token_from_envi
     const CredentialVariables& names) {
     return detail::value_or_throw(
         [&](Diagnostics& diag, error_code& ec) { return refresh_token_from_environment(names, diag, ec); });
+}
+
+ALATION_AUTH_DECL OAuthClientCredentials client_credentials_from_mount(const MountedSecret& mount, Diagnostics& diag,
+                                                                       error_code& ec) {
+    diag.clear();
+    const Secret client_id = detail::read_mounted_value(mount, mount.client_id_key, diag, ec);
+    if (ec) return {};
+    Secret client_secret = detail::read_mounted_value(mount, mount.client_secret_key, diag, ec);
+    if (ec) return {};
+    return {std::string(client_id.reveal()), std::move(client_secret)};
+}
+
+ALATION_AUTH_DECL OAuthClientCredentials client_credentials_from_mount(const MountedSecret& mount) {
+    return detail::value_or_throw(
+        [&](Diagnostics& diag, error_code& ec) { return client_credentials_from_mount(mount, diag, ec); });
+}
+
+ALATION_AUTH_DECL std::optional<OAuthClientCredentials> client_credentials_from_environment(
+    const CredentialVariables& names, Diagnostics& diag, error_code& ec) {
+    diag.clear();
+    Secret client_id;
+    OAuthClientCredentials out;
+    if (!detail::read_variable_pair(names.client_id, names.client_secret, client_id, out.client_secret, diag, ec))
+        return {};
+    out.client_id = client_id.reveal();
+    return out;
+}
+
+ALATION_AUTH_DECL std::optional<OAuthClientCredentials> client_credentials_from_environment(
+    const CredentialVariables& names) {
+    return detail::value_or_throw(
+        [&](Diagnostics& diag, error_code& ec) { return client_credentials_from_environment(names, diag, ec); });
 }
 
 }  // namespace alation::auth
