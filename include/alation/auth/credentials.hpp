@@ -13,6 +13,11 @@
 #include <string>
 #include <string_view>
 
+// Loading credentials from where deployments keep them: a mounted Kubernetes Secret (or any
+// directory of one-value files) and environment variables. Synchronous start-up work: the loaders
+// block on the file system, read only, and never write or cache anything. What they load goes to a
+// TokenProvider or a Client; the refresh tokens a provider regenerates go to its TokenStore.
+
 namespace alation::auth {
 
 /// A refresh token as deployments keep it: its value and its owner, without the dates the server
