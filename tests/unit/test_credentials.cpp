@@ -518,3 +518,33 @@ TEST_CASE("OAuth client credentials load from the environment", "[credentials]")
         CHECK(diag.to_string().find("SECRETVALUE") == std::string::npos);
     }
 }
+
+TEST_CASE("Two keys are read from one version of the Secret, even when the kubelet swaps between them",
+          "[credentials]") {
+    TempDir tmp;
+    KubeletMount secret(tmp.path() / "alation", refresh_values("rt-old\n", "41\n"));
+    int swaps = 0;
+    // The swap lands after the token is read and before the user id is.
+    auto swap_once = [&] {
+        if (swaps++ == 0) secret.update(refresh_values("rt-new\n", "42\n"));
+    };
+    Secret token;
+    Secret user_id;
+    Diagnostics diag;
+    error_code ec;
+    REQUIRE(detail::read_mounted_pair(secret.mount(), "refresh_token", "user_id", token, user_id, diag, ec, swap_once));
+    CHECK(swaps == 2);
+    CHECK(token == Secret("rt-new"));
+    CHECK(user_id == Secret("42"));
+
+    SECTION("plain files in a plain directory are read once") {
+        TempDir plain;
+        write_file(plain.path() / "refresh_token", "rt-plain");
+        write_file(plain.path() / "user_id", "7");
+        swaps = 1;
+        REQUIRE(detail::read_mounted_pair(MountedSecret{plain.path()}, "refresh_token", "user_id", token, user_id, diag,
+                                          ec, swap_once));
+        CHECK(swaps == 2);
+        CHECK(token == Secret("rt-plain"));
+    }
+}

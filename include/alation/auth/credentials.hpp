@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,7 +35,8 @@ struct RefreshTokenCredentials {
 /// kubelet replaces atomically when the Secret changes. Plain files in a plain directory work too.
 ///
 /// The loaders below only read it, every time they are called, so a call after the kubelet swapped
-/// `..data` gives the new values. Each value must pass these checks, or it is not loaded:
+/// `..data` gives the new values; the two values a loader reads come from one version, even when
+/// the swap lands between them. Each value must pass these checks, or it is not loaded:
 /// - the key names a file of the directory (a key holding `/` or naming `.`/`..` is refused);
 /// - symbolic links are followed only while they stay inside the directory: one leading out of it
 ///   is Error::insecure_token_file (the kubelet's links never do);
@@ -127,9 +129,17 @@ ALATION_AUTH_DECL std::string_view check_credential(std::string& value, bool tri
 /// Parses a user id: a positive decimal integer, nothing else.
 ALATION_AUTH_DECL std::optional<std::int64_t> parse_user_id(std::string_view text) noexcept;
 
-/// Reads the value of `key` in `mount` with every check of MountedSecret.
+/// Reads the value of `key` in `mount` with every check of MountedSecret. Sets `target`, when
+/// given, to the file the key led to.
 ALATION_AUTH_DECL Secret read_mounted_value(const MountedSecret& mount, std::string_view key, Diagnostics& diag,
-                                            error_code& ec);
+                                            error_code& ec, std::filesystem::path* target = nullptr);
+
+/// Reads two keys of `mount` from one version of the Secret: when the kubelet swapped `..data`
+/// after the first was read, both are read again (twice at most). `between_reads` runs after the
+/// first read, for a test to swap there. False with `ec` set on failure.
+ALATION_AUTH_DECL bool read_mounted_pair(const MountedSecret& mount, std::string_view first_key,
+                                         std::string_view second_key, Secret& first, Secret& second, Diagnostics& diag,
+                                         error_code& ec, const std::function<void()>& between_reads = {});
 
 }  // namespace detail
 }  // namespace alation::auth

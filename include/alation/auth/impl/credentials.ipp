@@ -98,7 +98,7 @@ ALATION_AUTH_DECL std::optional<std::int64_t> parse_user_id(std::string_view tex
 }
 
 ALATION_AUTH_DECL Secret read_mounted_value(const MountedSecret& mount, std::string_view key, Diagnostics& diag,
-                                            error_code& ec) {
+                                            error_code& ec, std::filesystem::path* target_out) {
     const std::filesystem::path entry = mount.directory / key;
     auto fail = [&](error_code code, std::string_view message) {
         ec = code;
@@ -159,8 +159,28 @@ ALATION_AUTH_DECL Secret read_mounted_value(const MountedSecret& mount, std::str
         Secret value{std::string_view(contents)};
         Secret::wipe(contents);
         if (!fault.empty()) return fail(sys, fault);
+        if (target_out != nullptr) *target_out = *target;
         ec.clear();
         return value;
+    }
+}
+
+ALATION_AUTH_DECL bool read_mounted_pair(const MountedSecret& mount, std::string_view first_key,
+                                         std::string_view second_key, Secret& first, Secret& second, Diagnostics& diag,
+                                         error_code& ec, const std::function<void()>& between_reads) {
+    for (int attempt = 0;; ++attempt) {
+        std::filesystem::path first_target;
+        first = read_mounted_value(mount, first_key, diag, ec, &first_target);
+        if (ec) return false;
+        if (between_reads) between_reads();
+        second = read_mounted_value(mount, second_key, diag, ec);
+        if (ec) return false;
+        // The kubelet writes each version in a directory of its own name, so a swap since the
+        // first read moves the first key's target: read both again, lest they come from two
+        // versions. Three swaps in a row are not worth waiting out: the last pair read is kept.
+        error_code ignored;
+        const auto first_now = mounted_file::real_path(mount.directory / first_key, ignored);
+        if ((first_now && *first_now == first_target) || attempt == 2) return true;
     }
 }
 
@@ -208,10 +228,10 @@ auto value_or_throw(Load load) {
 ALATION_AUTH_DECL RefreshTokenCredentials refresh_token_from_mount(const MountedSecret& mount, Diagnostics& diag,
                                                                    error_code& ec) {
     diag.clear();
-    Secret value = detail::read_mounted_value(mount, mount.refresh_token_key, diag, ec);
-    if (ec) return {};
-    const Secret user_id = detail::read_mounted_value(mount, mount.user_id_key, diag, ec);
-    if (ec) return {};
+    Secret value;
+    Secret user_id;
+    if (!detail::read_mounted_pair(mount, mount.refresh_token_key, mount.user_id_key, value, user_id, diag, ec))
+        return {};
     const auto id = detail::parse_user_id(user_id.reveal());
     if (!id) {
         ec = Error::malformed_token_file;
@@ -253,10 +273,11 @@ ALATION_AUTH_DECL std::optional<RefreshTokenCredentials> refresh_token_from_envi
 ALATION_AUTH_DECL OAuthClientCredentials client_credentials_from_mount(const MountedSecret& mount, Diagnostics& diag,
                                                                        error_code& ec) {
     diag.clear();
-    const Secret client_id = detail::read_mounted_value(mount, mount.client_id_key, diag, ec);
-    if (ec) return {};
-    Secret client_secret = detail::read_mounted_value(mount, mount.client_secret_key, diag, ec);
-    if (ec) return {};
+    Secret client_id;
+    Secret client_secret;
+    if (!detail::read_mounted_pair(mount, mount.client_id_key, mount.client_secret_key, client_id, client_secret, diag,
+                                   ec))
+        return {};
     return {std::string(client_id.reveal()), std::move(client_secret)};
 }
 
