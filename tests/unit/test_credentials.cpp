@@ -313,6 +313,18 @@ TEST_CASE("A Secret mount's files must be private enough", "[credentials]") {
         }
         require_refused(secret.mount(), Error::insecure_token_file, entry);
     }
+    SECTION("world-readable when allowed, whatever its group (Kubernetes' default, root:root 0644)") {
+        if (!running_as_root()) {
+            WARN("not root: cannot give files to another group; skipped");
+            return;
+        }
+        REQUIRE(::chown(file.c_str(), 0, 4242) == 0);
+        REQUIRE(::chmod(file.c_str(), 0644) == 0);
+        require_refused(secret.mount(), Error::insecure_token_file, entry);
+        MountedSecret allowed = secret.mount();
+        allowed.allow_world_readable = true;
+        CHECK(require_loaded(allowed).value == Secret(token_value));
+    }
 }
 
 TEST_CASE("A Secret mount that is missing a key or a value is refused with the file's name", "[credentials]") {

@@ -42,8 +42,8 @@ struct RefreshTokenCredentials {
 ///   is Error::insecure_token_file (the kubelet's links never do);
 /// - the entry and the file it leads to are owned by root or by the process's effective user, and
 ///   the file is a regular file that neither group nor others may write (insecure_token_file);
-/// - a group-readable file belongs to one of the process's groups (Kubernetes' `fsGroup`);
-///   a file every user may read is refused unless `allow_world_readable` is set (see there);
+/// - a file every user may read is refused unless `allow_world_readable` is set (see there);
+///   else a group-readable file belongs to one of the process's groups (Kubernetes' `fsGroup`);
 /// - at most 64 KiB; one trailing newline (`\n` or `\r\n`, as `kubectl create secret
 ///   --from-file` often leaves) is dropped; then the value must be non-empty, hold no control
 ///   character, and not begin or end with a space (Error::malformed_token_file).

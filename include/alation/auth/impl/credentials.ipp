@@ -62,10 +62,13 @@ inline std::string_view status_fault(const struct stat& st, bool allow_world_rea
     if (!S_ISREG(st.st_mode)) return "not a regular file";
     if (!trusted_owner(st.st_uid)) return "owned by a user other than root or this process's";
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) return "writable by group or others";
-    if ((st.st_mode & S_IRGRP) != 0 && !one_of_our_groups(st.st_gid))
-        return "readable by a group this process is not in";
-    if ((st.st_mode & S_IROTH) != 0 && !allow_world_readable)
+    const bool everyone_reads = (st.st_mode & S_IROTH) != 0;
+    if (everyone_reads && !allow_world_readable)
         return "readable by every user (see MountedSecret::allow_world_readable)";
+    // Where everyone may read, the group reading adds nothing: Kubernetes' default, root:root 0644
+    // read by a non-root user, passes with allow_world_readable.
+    if (!everyone_reads && (st.st_mode & S_IRGRP) != 0 && !one_of_our_groups(st.st_gid))
+        return "readable by a group this process is not in";
     ec = Error::malformed_token_file;
     if (static_cast<std::uintmax_t>(st.st_size) > max_size) return "larger than 64 KiB";
     ec.clear();
