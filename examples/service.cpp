@@ -1,7 +1,9 @@
 // A small service: many concurrent workers on two threads make authorized requests to the
 // catalog through one TokenProvider, for several access-token lifetimes, against an embedded
 // fake Alation whose tokens live 3 seconds. The service writes no token code: the provider
-// refreshes in the background and the workers never see an expired token.
+// refreshes in the background and the workers never see an expired token. The refresh token
+// reaches the service as it would in a Kubernetes pod: as a mounted Secret, read with
+// refresh_token_from_mount (docs/fleets.md).
 //
 //   service [SECONDS]   (default 12)
 #include <alation/auth.hpp>
@@ -14,11 +16,17 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <stdlib.h>
+
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -53,6 +61,34 @@ asio::awaitable<void> worker(auth::TokenProvider& provider, unsigned short port,
     }
 }
 
+// Stands in for Kubernetes: a private directory holding the token as a mounted Secret holds it,
+// one file per key that only this user can read; removed when the example ends.
+class SecretVolume {
+public:
+    explicit SecretVolume(const auth::RefreshToken& token) {
+        std::string pattern = (std::filesystem::temp_directory_path() / "service-secret-XXXXXX").string();
+        if (::mkdtemp(pattern.data()) == nullptr) throw std::system_error(errno, std::generic_category(), "mkdtemp");
+        path_ = pattern;
+        write("refresh_token", token.value.reveal());
+        write("user_id", std::to_string(token.user_id));
+    }
+    SecretVolume(const SecretVolume&) = delete;
+    SecretVolume& operator=(const SecretVolume&) = delete;
+    ~SecretVolume() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path_, ignored);
+    }
+    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+private:
+    void write(const char* key, std::string_view value) {
+        std::ofstream(path_ / key) << value << '\n';  // the newline kubectl --from-file often keeps
+        std::filesystem::permissions(path_ / key, std::filesystem::perms::owner_read);
+    }
+
+    std::filesystem::path path_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -66,6 +102,7 @@ int main(int argc, char** argv) {
     const auto user_id = catalog.add_user("svc-reporting", "a-service-password");
     const auto refresh_token = catalog.issue_refresh_token(user_id, "reporting-service");
     std::thread catalog_thread([&] { catalog_io.run(); });
+    const SecretVolume secret_volume(refresh_token);
 
     // The service: one Client and one TokenProvider for all its workers, on two threads.
     asio::io_context io;
@@ -76,7 +113,9 @@ int main(int argc, char** argv) {
         std::lock_guard lock(log_mutex);
         std::cout << "token provider: " << event << "\n";
     };
-    auth::TokenProvider provider(client, refresh_token, options);
+    // As in a pod: throws ErrorWithDiagnostics naming the file if the mount is unusable.
+    auto credentials = auth::refresh_token_from_mount({secret_volume.path()});
+    auth::TokenProvider provider(client, std::move(credentials.value), credentials.user_id, options);
 
     Stats stats;
     const auto until = std::chrono::steady_clock::now() + seconds;

@@ -6,6 +6,7 @@
 // <alation/auth/testing/fake_alation.hpp>.
 #include <alation/auth/client.hpp>
 #include <alation/auth/client_options.hpp>
+#include <alation/auth/credentials.hpp>
 #include <alation/auth/error.hpp>
 #include <alation/auth/secret.hpp>
 #include <alation/auth/token.hpp>

@@ -1,6 +1,7 @@
 #include <alation/auth/token_store.hpp>
 
 #include "catch.hpp"
+#include "temp_dir.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,30 +14,12 @@
 #include <vector>
 
 using namespace alation::auth;
+using alation::auth::test::TempDir;
+using alation::auth::test::write_file;
 namespace fs = std::filesystem;
 using namespace std::chrono;
 
 namespace {
-
-// A fresh private directory, removed with everything in it at the end of the test.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "alation-token-store-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    [[nodiscard]] const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 Secret secret(std::string_view value) { return Secret(value); }
 
@@ -63,15 +46,6 @@ void require_same(const RefreshToken& a, const RefreshToken& b) {
     CHECK(a.expires_at == b.expires_at);
     CHECK(a.status == b.status);
     CHECK(a.last_used_at == b.last_used_at);
-}
-
-void write_file(const fs::path& p, const std::string& contents, mode_t mode = 0600) {
-    {
-        std::ofstream out(p, std::ios::binary | std::ios::trunc);
-        out << contents;
-        REQUIRE(out.good());
-    }
-    REQUIRE(::chmod(p.c_str(), mode) == 0);
 }
 
 mode_t mode_of(const fs::path& p) {

@@ -54,9 +54,11 @@ enum class Error {
     timeout,
     /// A caller's argument is unusable (an empty token, a negative user_id, ...).
     invalid_argument,
-    /// A token file is readable by other users, or not a regular file of ours; it is not loaded.
+    /// A token file is readable by other users, or not a regular file of ours; or a credentials
+    /// file (credentials.hpp) fails the checks of MountedSecret. It is not loaded.
     insecure_token_file,
-    /// A token file's contents are not a stored refresh token.
+    /// A token file's contents are not a stored refresh token, or a credentials file's are not a
+    /// usable value. Diagnostics says which.
     malformed_token_file,
     /// The TokenProvider was stopped or destroyed while the operation waited.
     provider_stopped,
@@ -94,8 +96,8 @@ public:
         case Error::insecure_url: return "refusing plain http to a host that is not loopback";
         case Error::timeout: return "the operation timed out";
         case Error::invalid_argument: return "invalid argument";
-        case Error::insecure_token_file: return "the token file is accessible to other users";
-        case Error::malformed_token_file: return "the token file does not hold a refresh token";
+        case Error::insecure_token_file: return "the token or credentials file failed a security check";
+        case Error::malformed_token_file: return "the token or credentials file does not hold a usable value";
         case Error::provider_stopped: return "the token provider was stopped";
         case Error::proxy_authentication_required: return "the proxy requires authentication";
         case Error::proxy_error: return "the proxy refused to open a tunnel";

@@ -12,10 +12,12 @@
 
 #include <alation/auth/detail/impl/backoff.ipp>
 #include <alation/auth/detail/impl/client_impl.ipp>
+#include <alation/auth/detail/impl/oauth.ipp>
 #include <alation/auth/detail/impl/protocol.ipp>
 #include <alation/auth/detail/impl/proxy.ipp>
 #include <alation/auth/detail/impl/timestamp.ipp>
 #include <alation/auth/detail/impl/url.ipp>
+#include <alation/auth/impl/credentials.ipp>
 #include <alation/auth/impl/token_store.ipp>
 
 #endif

@@ -2,10 +2,9 @@
 #ifndef ALATION_AUTH_IMPL_TOKEN_STORE_IPP
 #define ALATION_AUTH_IMPL_TOKEN_STORE_IPP
 
+#include <alation/auth/detail/posix_file.hpp>
 #include <alation/auth/detail/protocol.hpp>
 #include <alation/auth/token_store.hpp>
-
-#include <boost/system/system_category.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -21,25 +20,6 @@ namespace token_file {
 
 // A stored token is a few hundred bytes; anything much larger is not one, and is not read whole.
 constexpr std::size_t max_size = std::size_t{64} * 1024;
-
-inline error_code last_error() noexcept { return {errno, boost::system::system_category()}; }
-
-// Closes a descriptor on every path out of a function.
-class Fd {
-public:
-    explicit Fd(int fd) noexcept : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    [[nodiscard]] int get() const noexcept { return fd_; }
-    // close() reports the deferred write errors of some file systems (NFS), so saves check it.
-    bool close() noexcept { return ::close(std::exchange(fd_, -1)) == 0; }
-
-private:
-    int fd_;
-};
 
 }  // namespace token_file
 
@@ -102,12 +82,12 @@ ALATION_AUTH_DECL std::filesystem::path write_temp_file(const std::filesystem::p
         if (fd < 0 && errno != EEXIST) break;
     }
     if (fd < 0) {
-        ec = token_file::last_error();
+        ec = last_error();
         return {};
     }
-    token_file::Fd file(fd);
+    Fd file(fd);
     auto fail = [&] {
-        ec = token_file::last_error();
+        ec = last_error();
         ::unlink(temp.c_str());
         return std::filesystem::path{};
     };
@@ -129,14 +109,14 @@ ALATION_AUTH_DECL std::filesystem::path write_temp_file(const std::filesystem::p
 ALATION_AUTH_DECL void commit_temp_file(const std::filesystem::path& temp, const std::filesystem::path& target,
                                         error_code& ec) {
     if (::rename(temp.c_str(), target.c_str()) != 0) {
-        ec = token_file::last_error();
+        ec = last_error();
         ::unlink(temp.c_str());
         return;
     }
     const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
-    token_file::Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dir_fd.get() < 0 || ::fsync(dir_fd.get()) != 0) {
-        ec = token_file::last_error();
+        ec = last_error();
         return;
     }
     ec.clear();
@@ -169,7 +149,7 @@ ALATION_AUTH_DECL std::optional<RefreshToken> FileTokenStore::load(error_code& e
     std::lock_guard lock(mutex_);
     // O_NOFOLLOW: a symbolic link is refused (ELOOP) rather than followed to a file someone else
     // chose. O_NONBLOCK: opening a FIFO planted here must not hang; fstat then refuses it.
-    detail::token_file::Fd file(::open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    detail::Fd file(::open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (file.get() < 0) {
         const int err = errno;
         if (err == ENOENT) {
@@ -183,7 +163,7 @@ ALATION_AUTH_DECL std::optional<RefreshToken> FileTokenStore::load(error_code& e
     }
     struct stat st {};
     if (::fstat(file.get(), &st) != 0) {
-        ec = detail::token_file::last_error();
+        ec = detail::last_error();
         return std::nullopt;
     }
     constexpr mode_t shared_bits = S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH;
@@ -197,26 +177,12 @@ ALATION_AUTH_DECL std::optional<RefreshToken> FileTokenStore::load(error_code& e
     }
 
     std::string contents;
-    // One byte more than the limit, so a file that grew since fstat is caught, not truncated.
-    contents.resize(detail::token_file::max_size + 1);
-    std::size_t size = 0;
-    while (size < contents.size()) {
-        const ssize_t n = ::read(file.get(), contents.data() + size, contents.size() - size);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            ec = detail::token_file::last_error();
-            Secret::wipe(contents);
-            return std::nullopt;
-        }
-        if (n == 0) break;
-        size += static_cast<std::size_t>(n);
-    }
     std::optional<RefreshToken> token;
-    if (size > detail::token_file::max_size) {
-        ec = Error::malformed_token_file;
+    if (!detail::read_bounded(file.get(), detail::token_file::max_size, contents, ec)) {
+        if (!ec) ec = Error::malformed_token_file;
     } else {
         Diagnostics diag;
-        token = detail::parse_token_file(std::string_view(contents.data(), size), diag, ec);
+        token = detail::parse_token_file(contents, diag, ec);
     }
     Secret::wipe(contents);
     return token;

@@ -309,6 +309,10 @@ inline Error error_for_status(Endpoint e, unsigned status, std::string_view deta
     case Endpoint::validate_access_token:
         if (status == 401) return Error::invalid_access_token;
         break;
+    case Endpoint::oauth_token:
+    case Endpoint::oauth_introspect:
+        if (status == 401) return Error::invalid_client_credentials;
+        break;
     }
     return Error::unauthorized;
 }
@@ -355,10 +359,7 @@ ALATION_AUTH_DECL RequestBody refresh_token_request_body(const Credentials& cred
     json += k3;
     append_json_string(json, credentials.name);
     json += k4;
-    RequestBody body;
-    body.json = Secret(std::move(json));
-    body.secret = credentials.password;
-    return body;
+    return {.json = Secret(std::move(json)), .secret = credentials.password};
 }
 
 ALATION_AUTH_DECL RequestBody token_request_body(Endpoint e, const Secret& token, std::int64_t user_id) {
@@ -373,10 +374,7 @@ ALATION_AUTH_DECL RequestBody token_request_body(Endpoint e, const Secret& token
     json += k2;
     json += id;
     json += k3;
-    RequestBody body;
-    body.json = Secret(std::move(json));
-    body.secret = token;
-    return body;
+    return {.json = Secret(std::move(json)), .secret = token};
 }
 
 ALATION_AUTH_DECL error_code parse_result(Endpoint e, std::string_view body, RefreshToken& out, Diagnostics& diag) {
