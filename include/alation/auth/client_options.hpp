@@ -22,6 +22,15 @@ namespace alation::auth {
 /// every other status (bad credentials must fail fast, not lock an account). createRefreshToken
 /// is retried only when the request provably never reached the server (the connection could not
 /// be made), since a retried create can leave an orphan refresh token.
+///
+/// Through a proxy: a proxy that cannot be reached, resets or stalls is a network error or a
+/// timeout like the server's own (retried); a 502, 503 or 504 answer to CONNECT
+/// (Error::proxy_error: the proxy cannot reach the catalog) is retried like the server's 502/503/504;
+/// a 407 (Error::proxy_authentication_required) and every other refusal of the proxy never are.
+/// A failed CONNECT never reached the server, so createRefreshToken is retried after one too.
+///
+/// A kept-alive connection that the server closed while it was idle is replaced once by a new
+/// one without counting as an attempt (never for createRefreshToken).
 struct RetryPolicy {
     /// Attempts in all, the first included. 1 disables retries.
     int max_attempts = 4;
