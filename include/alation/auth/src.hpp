@@ -11,6 +11,7 @@
 #include <alation/auth/detail/impl/backoff.ipp>
 #include <alation/auth/detail/impl/client_impl.ipp>
 #include <alation/auth/detail/impl/protocol.ipp>
+#include <alation/auth/detail/impl/proxy.ipp>
 #include <alation/auth/detail/impl/retry_fsm.ipp>
 #include <alation/auth/detail/impl/timestamp.ipp>
 #include <alation/auth/detail/impl/url.ipp>

@@ -30,6 +30,9 @@ struct BaseUrl {
 ALATION_AUTH_DECL error_code parse_base_url(std::string_view url, bool allow_insecure_http, BaseUrl& out,
                                             Diagnostics& diag);
 
+/// Whether `port` is a URL's port number: digits only, from 1 to 65535.
+ALATION_AUTH_DECL bool is_valid_port(std::string_view port) noexcept;
+
 }  // namespace alation::auth::detail
 
 #ifndef ALATION_AUTH_SEPARATE_COMPILATION

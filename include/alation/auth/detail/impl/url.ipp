@@ -37,6 +37,13 @@ inline error_code fail(Error e, Diagnostics& diag, std::string why) {
 
 }  // namespace url_detail
 
+ALATION_AUTH_DECL bool is_valid_port(std::string_view port) noexcept {
+    // Boost.URL's port_number() wraps values above 65535, so check the digits ourselves.
+    unsigned long number = 0;
+    const auto [end, err] = std::from_chars(port.data(), port.data() + port.size(), number);
+    return !port.empty() && err == std::errc{} && end == port.data() + port.size() && number != 0 && number <= 65535;
+}
+
 ALATION_AUTH_DECL error_code parse_base_url(std::string_view url, bool allow_insecure_http, BaseUrl& out,
                                             Diagnostics& diag) {
     using url_detail::fail;
@@ -53,14 +60,8 @@ ALATION_AUTH_DECL error_code parse_base_url(std::string_view url, bool allow_ins
     if (u.has_fragment()) return fail(Error::invalid_url, diag, "the URL must not have a fragment");
     if (u.host_type() == boost::urls::host_type::ipvfuture)
         return fail(Error::invalid_url, diag, "IPvFuture hosts are not supported");
-    if (u.has_port()) {
-        // port_number() wraps values above 65535, so check the digits ourselves.
-        const std::string_view port = u.port();
-        unsigned long number = 0;
-        const auto [end, err] = std::from_chars(port.data(), port.data() + port.size(), number);
-        if (port.empty() || err != std::errc{} || end != port.data() + port.size() || number == 0 || number > 65535)
-            return fail(Error::invalid_url, diag, "the port must be a number from 1 to 65535");
-    }
+    if (u.has_port() && !is_valid_port(u.port()))
+        return fail(Error::invalid_url, diag, "the port must be a number from 1 to 65535");
 
     BaseUrl result;
     result.tls = scheme == boost::urls::scheme::https;
