@@ -102,7 +102,7 @@ ALATION_AUTH_DECL Secret connect_request(const BaseUrl& target, const ProxyEndpo
 class ConnectResponseParser {
 public:
     /// The most bytes of head accepted, interim heads included.
-    static constexpr std::size_t max_head_size = 8 * 1024;
+    static constexpr std::size_t max_head_size = std::size_t{8} * 1024;
 
     /// Consumes a prefix of `bytes` and returns its length. After an error, or once done(),
     /// consumes nothing. `ec` is set on failure and left alone otherwise.
