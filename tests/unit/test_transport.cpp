@@ -138,6 +138,15 @@ TEST_CASE("CONNECT: refusals and broken answers end in their own error", "[trans
         CHECK(diag.to_string().find("alice") == std::string::npos);
         CHECK(pipe.client.str() == "y");  // no more than Content-Length was read
     }
+    SECTION("401 (tinyproxy's answer to wrong credentials): proxy_authentication_required too") {
+        Pipe pipe(
+            "HTTP/1.0 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"Tinyproxy\"\r\nConnection: close\r\n\r\n"
+            "<html><body>Unauthorized</body></html>",
+            true);
+        CHECK(tunnel(pipe, diag) == Error::proxy_authentication_required);
+        CHECK(diag.http_status() == 401);
+        CHECK(diag.message() == "the proxy http://proxy.corp:3128 rejected the credentials of the proxy URL");
+    }
     SECTION("502 with an HTML page: proxy_error with the page's text") {
         Pipe pipe(
             "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\n\r\n"
@@ -203,8 +212,9 @@ Exchanged exchange(Pipe& pipe, std::size_t max_response_size = 64 * 1024, const 
     Exchanged out;
     const RequestBody body = access_request();
     auto request = make_request(to, http_proxy, Endpoint::create_access_token, body, "alation-auth-test");
-    out.ec = run(pipe.io, async_send_request(pipe.client, request, Endpoint::create_access_token, max_response_size,
-                                             body.secret.reveal(), out.diag, out.response, out.flags));
+    out.ec =
+        run(pipe.io, async_send_request(pipe.client, request, http_proxy, Endpoint::create_access_token,
+                                        max_response_size, body.secret.reveal(), out.diag, out.response, out.flags));
     // The request's copies of the body and the credentials are wiped once written.
     CHECK(request.body().find("refresh-token-123") == std::string::npos);
     CHECK(std::string_view(request[http::field::authorization]).find("Y2xp") == std::string_view::npos);
@@ -244,6 +254,22 @@ TEST_CASE("exchange: http through a proxy uses the absolute form and Proxy-Autho
           0);
     CHECK(out.sent.find("Host: 127.0.0.1:8080\r\n") != std::string::npos);
     CHECK(out.sent.find("Proxy-Authorization: Basic YWxpY2U6czNjckB0\r\n") != std::string::npos);
+}
+
+TEST_CASE("exchange: a 407 from the proxy of an http target", "[transport][proxy]") {
+    const std::string answer =
+        "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"corp\"\r\n"
+        "Content-Length: 0\r\n\r\n";
+    const BaseUrl plain = target("http://127.0.0.1:8080");
+    Pipe through_proxy(answer);
+    auto out = exchange(through_proxy, 64 * 1024, &corporate(), plain);
+    CHECK(out.ec == Error::proxy_authentication_required);
+    CHECK(out.diag.http_status() == 407);
+    CHECK(out.diag.message().find("http://proxy.corp:3128") != std::string::npos);
+    // Directly, a 407 is only an unexpected status.
+    Pipe direct(answer);
+    out = exchange(direct, 64 * 1024, nullptr, plain);
+    CHECK(out.ec == Error::unexpected_status);
 }
 
 TEST_CASE("exchange: every error path", "[transport]") {

@@ -196,15 +196,17 @@ struct ExchangeFlags {
 /// Writes `request`, wiping its body and credential headers once written, and reads the
 /// response, header and body together within `max_response_size`. A 2xx with a JSON (or no)
 /// Content-Type completes with {} and its body in `response`; a non-2xx is classified by
-/// classify_error_response (the server's words in diag, `secret` redacted); a non-JSON 2xx is
+/// classify_error_response (the server's words in diag, `secret` redacted), except a 407 from
+/// `http_proxy` (the proxy of an http target, or null), which is classify_connect_response's
+/// Error::proxy_authentication_required; a non-JSON 2xx is
 /// Error::malformed_response; an oversize response Error::response_too_large; a broken stream
 /// its error (Error::timeout for the caller's deadline), with `flags.stale` set when nothing of
 /// a response had arrived. Every buffer that held the response is wiped.
 template <class Stream>
 boost::asio::awaitable<error_code> async_send_request(
-    Stream& stream, boost::beast::http::request<boost::beast::http::string_body>& request, Endpoint endpoint,
-    std::size_t max_response_size, std::string_view secret, Diagnostics& diag, RawResponse& response,
-    ExchangeFlags& flags) {
+    Stream& stream, boost::beast::http::request<boost::beast::http::string_body>& request,
+    const ProxyEndpoint* http_proxy, Endpoint endpoint, std::size_t max_response_size, std::string_view secret,
+    Diagnostics& diag, RawResponse& response, ExchangeFlags& flags) {
     namespace asio = boost::asio;
     namespace beast = boost::beast;
     namespace http = boost::beast::http;
@@ -260,6 +262,13 @@ boost::asio::awaitable<error_code> async_send_request(
     flags.keep_alive = message.keep_alive();
     const unsigned status = message.result_int();
     diag.set_http_status(status);
+    if (status == 407 && http_proxy) {
+        // The proxy itself refused the request: the same error as a 407 to CONNECT.
+        ec = classify_connect_response(*http_proxy, status, message[http::field::proxy_authenticate], message.body(),
+                                       diag);
+        Secret::wipe(message.body());
+        co_return ec;
+    }
     if (status < 200 || status > 299) {
         ec = classify_error_response(endpoint, status, message.body(), message[http::field::retry_after],
                                      std::chrono::system_clock::now(), diag, secret);
