@@ -347,8 +347,8 @@ TEST_CASE("through a proxy that cannot be reached: its error, and the server nev
     Diagnostics diag;
     error_code ec;
     run(f.io, [&]() -> asio::awaitable<void> {
-        auto [e, token] = co_await client.create_access_token(f.refresh_token(), diag,
-                                                              asio::as_tuple(asio::use_awaitable));
+        auto [e, token] =
+            co_await client.create_access_token(f.refresh_token(), diag, asio::as_tuple(asio::use_awaitable));
         ec = e;
     });
     CHECK(ec == asio::error::connection_refused);
