@@ -77,9 +77,10 @@ struct ClientOptions {
     bool allow_insecure_http = false;
 
     /// A forward proxy, `http://[user:password@]host[:port]` (a Secret: its userinfo may hold a
-    /// password). https targets go through a CONNECT tunnel, http targets as absolute-form
-    /// requests. When set, it wins over the environment; set but empty means "no proxy", even
-    /// when the environment names one.
+    /// password; the port is 1080 when absent, as for curl; other schemes are Error::invalid_url).
+    /// https targets go through a CONNECT tunnel, http targets as absolute-form requests. When
+    /// set, it wins and the environment is not read, not even no_proxy; set but empty means
+    /// "no proxy". docs/tls-and-proxies.md has the rules.
     std::optional<Secret> proxy;
     /// When `proxy` is not set, take it from the environment as curl does: https_proxy,
     /// HTTPS_PROXY (http_proxy for http targets), then all_proxy, ALL_PROXY; no_proxy, NO_PROXY.
