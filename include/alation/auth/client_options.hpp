@@ -64,7 +64,8 @@ struct ClientOptions {
     /// Verify the server's certificate chain and host name. Turn off only for testing.
     bool verify_peer = true;
 
-    /// Bounds each connection's set-up: name resolution, TCP connect and TLS handshake.
+    /// Bounds each connection's set-up: name resolution, TCP connect, a proxy's CONNECT exchange
+    /// and the TLS handshake.
     std::chrono::milliseconds connect_timeout{10'000};
     /// Bounds each attempt, from sending the request to the last byte of the response.
     std::chrono::milliseconds request_timeout{30'000};
