@@ -22,6 +22,15 @@ namespace alation::auth {
 /// every other status (bad credentials must fail fast, not lock an account). createRefreshToken
 /// is retried only when the request provably never reached the server (the connection could not
 /// be made), since a retried create can leave an orphan refresh token.
+///
+/// Through a proxy: a proxy that cannot be reached, resets or stalls is a network error or a
+/// timeout like the server's own (retried); a 502, 503 or 504 answer to CONNECT
+/// (Error::proxy_error: the proxy cannot reach the catalog) is retried like the server's 502/503/504;
+/// a 407 (Error::proxy_authentication_required) and every other refusal of the proxy never are.
+/// A failed CONNECT never reached the server, so createRefreshToken is retried after one too.
+///
+/// A kept-alive connection that the server closed while it was idle is replaced once by a new
+/// one without counting as an attempt (never for createRefreshToken).
 struct RetryPolicy {
     /// Attempts in all, the first included. 1 disables retries.
     int max_attempts = 4;
@@ -55,7 +64,8 @@ struct ClientOptions {
     /// Verify the server's certificate chain and host name. Turn off only for testing.
     bool verify_peer = true;
 
-    /// Bounds each connection's set-up: name resolution, TCP connect and TLS handshake.
+    /// Bounds each connection's set-up: name resolution, TCP connect, a proxy's CONNECT exchange
+    /// and the TLS handshake.
     std::chrono::milliseconds connect_timeout{10'000};
     /// Bounds each attempt, from sending the request to the last byte of the response.
     std::chrono::milliseconds request_timeout{30'000};

@@ -15,6 +15,7 @@
 #include <alation/auth/detail/impl/oauth.ipp>
 #include <alation/auth/detail/impl/protocol.ipp>
 #include <alation/auth/detail/impl/proxy.ipp>
+#include <alation/auth/detail/impl/retry_fsm.ipp>
 #include <alation/auth/detail/impl/timestamp.ipp>
 #include <alation/auth/detail/impl/url.ipp>
 #include <alation/auth/impl/credentials.ipp>

@@ -29,8 +29,10 @@ ALATION_AUTH_DECL std::optional<std::chrono::milliseconds> backoff_delay(
     const RetryPolicy& policy, int retry_index, double draw, std::optional<std::chrono::seconds> retry_after) noexcept;
 
 /// Whether a failed attempt may be retried: network errors (refused, reset, unreachable, closed
-/// early), timeouts, 429 and 502/503/504 (server_error with that `http_status`). Never 500, 4xx
-/// other than 429, TLS verification failures, cancellation or malformed responses.
+/// early), timeouts, 429 and 502/503/504 (server_error with that `http_status`, or proxy_error: the
+/// proxy's answer to CONNECT). Never 500, 4xx other than 429, a proxy's 407
+/// (proxy_authentication_required) or other proxy_error, TLS verification failures, cancellation
+/// or malformed responses.
 /// createRefreshToken is retried only when the request never reached the server
 /// (`reached_server` false): a retried create could leave an orphan refresh token.
 ALATION_AUTH_DECL bool is_retryable(Endpoint e, error_code ec, unsigned http_status, bool reached_server) noexcept;

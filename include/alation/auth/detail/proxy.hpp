@@ -144,11 +144,12 @@ private:
     std::string_view problem_;
 };
 
-/// What a finished CONNECT answer means: {} for any 2xx (the tunnel is open); 407
-/// Error::proxy_authentication_required; any other status Error::proxy_error. For a failure diag
-/// gets the status, the cleaned start of `body` (parse_error_body, with the proxy's credentials
-/// redacted) and a message naming the proxy by its display form, saying for a 407 whether
-/// credentials were sent and which schemes the proxy asked for (`proxy_authenticate`).
+/// What a finished CONNECT answer means: {} for any 2xx (the tunnel is open); 407 (or 401,
+/// which tinyproxy sends for wrong credentials) Error::proxy_authentication_required; any other
+/// status Error::proxy_error. For a failure diag gets the status, the cleaned start of `body`
+/// (parse_error_body, with the proxy's credentials redacted) and a message naming the proxy by
+/// its display form, saying for a 407 whether credentials were sent and which schemes the proxy
+/// asked for (`proxy_authenticate`).
 ALATION_AUTH_DECL error_code classify_connect_response(const ProxyEndpoint& proxy, unsigned status,
                                                        std::string_view proxy_authenticate, std::string_view body,
                                                        Diagnostics& diag);

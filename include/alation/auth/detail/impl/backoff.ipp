@@ -43,7 +43,10 @@ ALATION_AUTH_DECL bool is_retryable(Endpoint e, error_code ec, unsigned http_sta
     namespace asio_error = boost::asio::error;
     if (e == Endpoint::create_refresh_token && reached_server) return false;
     if (ec == Error::rate_limited) return true;
-    if (ec == Error::server_error) return http_status == 502 || http_status == 503 || http_status == 504;
+    // The proxy's 502/503/504 say its upstream (the catalog) failed, like the server's own;
+    // a 407 (proxy_authentication_required) fails the same way again and is never retried.
+    if (ec == Error::server_error || ec == Error::proxy_error)
+        return http_status == 502 || http_status == 503 || http_status == 504;
     // Transient transport failures, the peer closing early included; TLS handshake and
     // verification errors are not among them: they will fail the same way again.
     return ec == Error::timeout || ec == boost::beast::error::timeout || ec == asio_error::timed_out ||

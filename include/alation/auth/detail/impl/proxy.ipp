@@ -458,7 +458,9 @@ ALATION_AUTH_DECL error_code classify_connect_response(const ProxyEndpoint& prox
     diag.set_server_code(std::move(server.code));
 
     std::string message = "the proxy " + proxy.display;
-    if (status != 407) {
+    // A 401 to CONNECT is the proxy's too (the target has seen nothing): tinyproxy 1.11 answers
+    // wrong credentials with 401 and WWW-Authenticate, and 407 only when there are none.
+    if (status != 407 && status != 401) {
         diag.set_message(message + " refused to open a tunnel (HTTP " + std::to_string(status) + ")");
         return Error::proxy_error;
     }
