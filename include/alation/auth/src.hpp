@@ -17,5 +17,6 @@
 #include <alation/auth/detail/impl/url.ipp>
 #include <alation/auth/impl/token_store.ipp>
 #include <alation/auth/testing/impl/fake_alation.ipp>
+#include <alation/auth/testing/impl/fake_proxy.ipp>
 
 #endif
