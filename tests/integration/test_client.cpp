@@ -10,6 +10,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -311,6 +312,48 @@ TEST_CASE("base URL parsing") {
     ClientOptions bad_ca;
     bad_ca.ca_file = "/nonexistent/ca.pem";
     CHECK_THROWS_AS(Client(io.get_executor(), "https://catalog.example.com", bad_ca), ErrorWithDiagnostics);
+}
+
+TEST_CASE("a proxy URL that cannot be used makes the constructor throw, never a direct connection", "[proxy]") {
+    asio::io_context io;
+    for (std::string_view bad : {"https://proxy.corp:3128", "socks5://proxy.corp:1080", "http://proxy.corp:99999",
+                                 "http://alice:s3cr%zzt@proxy.corp:3128", "http://"}) {
+        INFO(bad);
+        ClientOptions options;
+        options.proxy = Secret(std::string(bad));
+        try {
+            Client client(io.get_executor(), "https://catalog.example.com", options);
+            FAIL("no exception");
+        } catch (const ErrorWithDiagnostics& e) {
+            CHECK(e.code() == Error::invalid_url);
+            CHECK(e.diagnostics().message().find("ClientOptions::proxy") != std::string::npos);
+            CHECK(e.diagnostics().to_string().find("s3cr") == std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("through a proxy that cannot be reached: its error, and the server never contacted", "[proxy]") {
+    Fixture f;
+    std::string port;
+    {
+        // A loopback port nothing listens on.
+        asio::ip::tcp::acceptor acceptor(f.io, {asio::ip::make_address("127.0.0.1"), 0});
+        port = std::to_string(acceptor.local_endpoint().port());
+    }
+    ClientOptions options = fast_options();
+    options.retry = RetryPolicy::none();
+    options.proxy = Secret("http://bob:pw@127.0.0.1:" + port);
+    Client client = f.client(options);
+    Diagnostics diag;
+    error_code ec;
+    run(f.io, [&]() -> asio::awaitable<void> {
+        auto [e, token] =
+            co_await client.create_access_token(f.refresh_token(), diag, asio::as_tuple(asio::use_awaitable));
+        ec = e;
+    });
+    CHECK(ec == asio::error::connection_refused);
+    CHECK(diag.message() == "cannot connect to the proxy http://127.0.0.1:" + port);
+    CHECK(f.fake.request_count(access_path()) == 0);
 }
 
 TEST_CASE("a path prefix goes in front of every endpoint path") {

@@ -6,6 +6,7 @@
 #include <alation/auth/detail/adapted_handler.hpp>
 #include <alation/auth/detail/config.hpp>
 #include <alation/auth/detail/protocol.hpp>
+#include <alation/auth/detail/transport_types.hpp>
 #include <alation/auth/detail/url.hpp>
 #include <alation/auth/error.hpp>
 #include <alation/auth/secret.hpp>
@@ -29,12 +30,6 @@
 
 namespace alation::auth::detail {
 
-/// The body of a 2xx response, and when the request that produced it was sent.
-struct RawResponse {
-    Secret body;
-    SteadyClock::time_point requested_at{};
-};
-
 using ExchangeHandler = boost::asio::any_completion_handler<void(error_code, RawResponse)>;
 
 class Connection;
@@ -45,8 +40,11 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
 public:
     using executor_type = boost::asio::any_io_executor;
 
-    /// Throws ErrorWithDiagnostics: invalid_url or insecure_url for the URL, or the TLS library's
-    /// error when ca_file or ca_dir cannot be loaded.
+    /// Chooses the route: the proxy of ClientOptions::proxy or, when proxy_from_environment, of
+    /// the process environment (detail::choose_proxy). Throws ErrorWithDiagnostics: invalid_url
+    /// or insecure_url for the URL, invalid_url for a proxy URL that does not parse (never a
+    /// direct connection instead), or the TLS library's error when ca_file or ca_dir cannot be
+    /// loaded.
     ALATION_AUTH_DECL static std::shared_ptr<ClientImpl> create(executor_type executor, std::string_view base_url,
                                                                 ClientOptions options);
     ALATION_AUTH_DECL ~ClientImpl();
@@ -55,7 +53,9 @@ public:
 
     [[nodiscard]] executor_type get_executor() const noexcept { return executor_; }
     [[nodiscard]] const ClientOptions& options() const noexcept { return options_; }
-    [[nodiscard]] const BaseUrl& base_url() const noexcept { return url_; }
+    [[nodiscard]] const BaseUrl& base_url() const noexcept { return route_.target; }
+    /// The target and the proxy (if any) every request goes through.
+    [[nodiscard]] const Route& route() const noexcept { return route_; }
 
     ALATION_AUTH_DECL void close_idle_connections();
 
@@ -70,16 +70,17 @@ private:
     // The request/retry coroutine (client_impl.ipp).
     friend class Exchange;
 
+    // A kept-alive connection of this client's route, or null.
     ALATION_AUTH_DECL std::unique_ptr<Connection> take_idle_connection();
     ALATION_AUTH_DECL void return_connection(std::unique_ptr<Connection> connection);
     ALATION_AUTH_DECL std::unique_ptr<Connection> new_connection();
     // A uniform draw in [0, 1) for the backoff's jitter.
     ALATION_AUTH_DECL double random_draw();
 
-    ALATION_AUTH_DECL ClientImpl(executor_type executor, BaseUrl url, ClientOptions options);
+    ALATION_AUTH_DECL ClientImpl(executor_type executor, Route route, ClientOptions options);
 
     executor_type executor_;
-    BaseUrl url_;
+    Route route_;
     ClientOptions options_;
     // The context TLS connections use: options_.ssl_context, or one of our own. Null for http.
     std::shared_ptr<boost::asio::ssl::context> ssl_context_;

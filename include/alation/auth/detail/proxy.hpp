@@ -102,7 +102,7 @@ ALATION_AUTH_DECL Secret connect_request(const BaseUrl& target, const ProxyEndpo
 class ConnectResponseParser {
 public:
     /// The most bytes of head accepted, interim heads included.
-    static constexpr std::size_t max_head_size = 8 * 1024;
+    static constexpr std::size_t max_head_size = std::size_t{8} * 1024;
 
     /// Consumes a prefix of `bytes` and returns its length. After an error, or once done(),
     /// consumes nothing. `ec` is set on failure and left alone otherwise.
@@ -144,11 +144,12 @@ private:
     std::string_view problem_;
 };
 
-/// What a finished CONNECT answer means: {} for any 2xx (the tunnel is open); 407
-/// Error::proxy_authentication_required; any other status Error::proxy_error. For a failure diag
-/// gets the status, the cleaned start of `body` (parse_error_body, with the proxy's credentials
-/// redacted) and a message naming the proxy by its display form, saying for a 407 whether
-/// credentials were sent and which schemes the proxy asked for (`proxy_authenticate`).
+/// What a finished CONNECT answer means: {} for any 2xx (the tunnel is open); 407 (or 401,
+/// which tinyproxy sends for wrong credentials) Error::proxy_authentication_required; any other
+/// status Error::proxy_error. For a failure diag gets the status, the cleaned start of `body`
+/// (parse_error_body, with the proxy's credentials redacted) and a message naming the proxy by
+/// its display form, saying for a 407 whether credentials were sent and which schemes the proxy
+/// asked for (`proxy_authenticate`).
 ALATION_AUTH_DECL error_code classify_connect_response(const ProxyEndpoint& proxy, unsigned status,
                                                        std::string_view proxy_authenticate, std::string_view body,
                                                        Diagnostics& diag);

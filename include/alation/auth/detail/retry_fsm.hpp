@@ -11,6 +11,7 @@
 #include <alation/auth/detail/config.hpp>
 #include <alation/auth/detail/protocol.hpp>
 #include <alation/auth/error.hpp>
+#include <alation/auth/token.hpp>
 
 #include <chrono>
 #include <optional>

@@ -23,11 +23,8 @@ namespace alation::auth::detail {
 
 namespace proxy_detail {
 
-inline error_code fail(Diagnostics& diag, std::string_view source, std::string_view why) {
-    std::string message;
-    if (!source.empty()) message.append(source).append(": ");
-    message.append(why);
-    diag.set_message(std::move(message));
+inline error_code fail(Diagnostics& diag, std::string why) {
+    diag.set_message(std::move(why));
     return Error::invalid_url;
 }
 
@@ -162,6 +159,20 @@ inline bool entry_matches(std::string_view entry, std::string_view host, const s
     return host.size() > entry.size() && host[host.size() - entry.size() - 1] == '.' && iends_with(host, entry);
 }
 
+// The inverse of basic_authorization's encoding, for redaction.
+inline Secret base64_decode(std::string_view encoded) {
+    std::string out(3 * (encoded.size() / 4) + 1, '\0');
+    const int size =
+        EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                        reinterpret_cast<const unsigned char*>(encoded.data()), static_cast<int>(encoded.size()));
+    // EVP_DecodeBlock counts the zero bytes that the padding stands for: drop them.
+    std::size_t length = size > 0 ? static_cast<std::size_t>(size) : 0;
+    for (std::size_t i = 1; i <= 2 && i <= encoded.size() && encoded[encoded.size() - i] == '=' && length > 0; ++i)
+        --length;
+    out.resize(length);
+    return Secret(std::move(out));
+}
+
 }  // namespace proxy_detail
 
 ALATION_AUTH_DECL Secret basic_authorization(std::string_view user, std::string_view password) {
@@ -195,33 +206,38 @@ ALATION_AUTH_DECL error_code parse_proxy_url(std::string_view url, ProxyEndpoint
     }
     auto parsed = boost::urls::parse_uri(url);
     if (!parsed)
-        return fail(diag, {},
-                    proxy_detail::has_bad_percent_encoding(url) ? "the proxy URL has bad percent-encoding"
-                                                                : "the proxy URL is not a valid URL");
+        return fail(diag, proxy_detail::has_bad_percent_encoding(url) ? "the proxy URL has bad percent-encoding"
+                                                                      : "the proxy URL is not a valid URL");
     const boost::urls::url_view& u = *parsed;
 
     if (u.scheme_id() == boost::urls::scheme::https)
-        return fail(diag, {},
+        return fail(diag,
                     "https:// proxies (TLS to the proxy) are not supported; use the proxy's http:// URL (the "
                     "connection to the catalog stays TLS inside the tunnel)");
-    if (u.scheme_id() != boost::urls::scheme::http)
-        return fail(diag, {}, "only http:// proxies are supported, not " + std::string(u.scheme()) + "://");
-    if (!u.has_authority() || u.encoded_host().empty()) return fail(diag, {}, "the proxy URL has no host");
+    if (u.scheme_id() != boost::urls::scheme::http) {
+        constexpr std::size_t longest_scheme_shown = 16;
+        std::string why = "only http:// proxies are supported";
+        if (u.scheme().size() <= longest_scheme_shown) why.append(", not ").append(u.scheme()).append("://");
+        return fail(diag, std::move(why));
+    }
+    if (!u.has_authority() || u.encoded_host().empty()) return fail(diag, "the proxy URL has no host");
     if (u.host_type() == boost::urls::host_type::ipvfuture)
-        return fail(diag, {}, "IPvFuture proxy hosts are not supported");
+        return fail(diag, "IPvFuture proxy hosts are not supported");
     if (u.has_port() && !is_valid_port(u.port()))
-        return fail(diag, {}, "the proxy's port must be a number from 1 to 65535");
+        return fail(diag, "the proxy's port must be a number from 1 to 65535");
     if (!u.encoded_path().empty() && u.encoded_path() != "/")
-        return fail(diag, {}, "the proxy URL must not have a path");
-    if (u.has_query()) return fail(diag, {}, "the proxy URL must not have a query");
-    if (u.has_fragment()) return fail(diag, {}, "the proxy URL must not have a fragment");
+        // Boost.URL 1.81 takes `host:31x8` as port 31 and path "x8": that is no URL at all.
+        return fail(diag, u.encoded_path().starts_with('/') ? "the proxy URL must not have a path"
+                                                            : "the proxy URL is not a valid URL");
+    if (u.has_query()) return fail(diag, "the proxy URL must not have a query");
+    if (u.has_fragment()) return fail(diag, "the proxy URL must not have a fragment");
 
     ProxyEndpoint result;
     if (u.has_userinfo() && !u.encoded_userinfo().empty()) {
         const Secret user = proxy_detail::percent_decode(u.encoded_user());
         const Secret password = proxy_detail::percent_decode(u.encoded_password());
         if (user.reveal().find(':') != std::string_view::npos)
-            return fail(diag, {}, "the proxy user name contains ':', which Basic authentication cannot carry");
+            return fail(diag, "the proxy user name contains ':', which Basic authentication cannot carry");
         result.authorization = basic_authorization(user.reveal(), password.reveal());
     }
     result.host = u.host_address();
@@ -425,15 +441,23 @@ ALATION_AUTH_DECL error_code classify_connect_response(const ProxyEndpoint& prox
                                                        std::string_view proxy_authenticate, std::string_view body,
                                                        Diagnostics& diag) {
     if (status >= 200 && status < 300) return {};
-    std::string_view credentials = proxy.authorization.reveal();
-    credentials.remove_prefix(std::min(credentials.size(), std::string_view("Basic ").size()));
-    ServerError server = parse_error_body(body, credentials);
+    // A proxy may echo the credentials it was sent, encoded or decoded: remove both.
+    std::string_view encoded = proxy.authorization.reveal();
+    encoded.remove_prefix(std::min(encoded.size(), std::string_view("Basic ").size()));
+    const Secret decoded = proxy_detail::base64_decode(encoded);
+    const std::string_view password = decoded.reveal().substr(std::min(decoded.size(), decoded.reveal().find(':') + 1));
+    std::string cleaned(body);
+    redact(cleaned, password);
+    ServerError server = parse_error_body(cleaned, encoded);
+    Secret::wipe(cleaned);
     diag.set_http_status(status);
     diag.set_server_detail(std::move(server.detail));
     diag.set_server_code(std::move(server.code));
 
     std::string message = "the proxy " + proxy.display;
-    if (status != 407) {
+    // A 401 to CONNECT is the proxy's too (the target has seen nothing): tinyproxy 1.11 answers
+    // wrong credentials with 401 and WWW-Authenticate, and 407 only when there are none.
+    if (status != 407 && status != 401) {
         diag.set_message(message + " refused to open a tunnel (HTTP " + std::to_string(status) + ")");
         return Error::proxy_error;
     }

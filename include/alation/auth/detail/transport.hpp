@@ -1,0 +1,291 @@
+// Copyright (c) 2026 alation-auth developers. Distributed under the Boost Software License 1.0.
+#ifndef ALATION_AUTH_DETAIL_TRANSPORT_HPP
+#define ALATION_AUTH_DETAIL_TRANSPORT_HPP
+
+// The steps of the transport that move bytes on an established stream, templated on the stream
+// so that tests run them over Beast's in-memory test::stream with injected failures: the proxy's
+// CONNECT tunnel and one request/response exchange. Deadlines belong to the caller (it sets them
+// on the lowest layer, a beast::tcp_stream); every decision about the bytes is in protocol.hpp
+// and proxy.hpp. Private to the library: included by client_impl.ipp and the tests only.
+
+#include <alation/auth/client_options.hpp>
+#include <alation/auth/detail/protocol.hpp>
+#include <alation/auth/detail/proxy.hpp>
+#include <alation/auth/detail/transport_types.hpp>
+#include <alation/auth/detail/url.hpp>
+#include <alation/auth/error.hpp>
+#include <alation/auth/secret.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace alation::auth::detail {
+
+namespace transport_detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+
+inline bool is_json_content_type(std::string_view value) {
+    auto end = value.find(';');
+    std::string_view media = value.substr(0, end);
+    while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+    while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+    auto iequals = [](std::string_view a, std::string_view b) {
+        return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+                   return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+               });
+    };
+    // application/json, or a structured +json type such as application/problem+json.
+    return iequals(media, "application/json") || (media.size() > 5 && iequals(media.substr(media.size() - 5), "+json"));
+}
+
+// Overwrites the bytes a flat_buffer ever held (a response body holds tokens).
+inline void wipe(beast::flat_buffer& buffer) {
+    buffer.clear();
+    auto storage = buffer.prepare(buffer.capacity());
+    OPENSSL_cleanse(storage.data(), storage.size());
+}
+
+// Beast frees its fields without wiping them; these hold credentials.
+inline void wipe_field(http::request<http::string_body>& request, http::field name) {
+    if (auto it = request.find(name); it != request.end()) {
+        const auto value = it->value();
+        OPENSSL_cleanse(const_cast<char*>(value.data()), value.size());
+    }
+}
+
+inline error_code normalize(error_code ec) {
+    if (ec == beast::error::timeout) return Error::timeout;
+    return ec;
+}
+
+}  // namespace transport_detail
+
+/// The connection broke before the peer said anything: what happens when the server closed an
+/// idle kept-alive connection just as we reused it.
+inline bool is_stale_connection_error(error_code ec) {
+    namespace asio = boost::asio;
+    return ec == asio::error::eof || ec == boost::beast::http::error::end_of_stream ||
+           ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+           ec == asio::ssl::error::stream_truncated;
+}
+
+/// The most bytes of a refusing proxy's body read for Diagnostics: enough to get past the head
+/// of an HTML error page to its text.
+inline constexpr std::size_t max_proxy_body_excerpt = 4096;
+
+/// Opens a CONNECT tunnel to `target` through `proxy` on `stream`, connected to the proxy.
+/// Reads the proxy's answer one byte at a time, as curl does, so that not a byte past its head is
+/// taken from the stream: bytes that arrive with a 2xx belong to the tunnel (the TLS handshake).
+/// Completes with {} when the tunnel is open; with Error::proxy_authentication_required (407) or
+/// Error::proxy_error (another status, or an answer that is not HTTP) and diag filled by
+/// classify_connect_response; or with the stream's error (eof when the proxy closed before it
+/// answered, Error::timeout for the caller's deadline). Messages name the proxy by its display
+/// form, never with its credentials.
+template <class Stream>
+boost::asio::awaitable<error_code> async_open_tunnel(Stream& stream, const BaseUrl& target, const ProxyEndpoint& proxy,
+                                                     std::string_view user_agent, Diagnostics& diag) {
+    namespace asio = boost::asio;
+    using transport_detail::normalize;
+    {
+        const Secret request = connect_request(target, proxy, user_agent);
+        auto [write_ec, written] =
+            co_await asio::async_write(stream, asio::buffer(request.reveal()), asio::as_tuple(asio::use_awaitable));
+        if (write_ec) {
+            diag.set_message("sending CONNECT to the proxy " + proxy.display + " failed");
+            co_return normalize(write_ec);
+        }
+    }
+
+    ConnectResponseParser parser;
+    char byte = 0;
+    while (!parser.done()) {
+        auto [read_ec, got] =
+            co_await stream.async_read_some(asio::buffer(&byte, 1), asio::as_tuple(asio::use_awaitable));
+        if (read_ec) {
+            diag.set_message(read_ec == asio::error::eof
+                                 ? "the proxy " + proxy.display + " closed the connection before answering CONNECT"
+                                 : "reading the answer of the proxy " + proxy.display + " to CONNECT failed");
+            co_return normalize(read_ec);
+        }
+        error_code ec;
+        parser.feed(std::string_view(&byte, got), ec);
+        if (ec) {
+            diag.set_message(std::string(parser.problem()) + " (proxy " + proxy.display + ")");
+            co_return ec;
+        }
+    }
+    if (parser.status() >= 200 && parser.status() <= 299) co_return error_code{};
+
+    // A refusal: a bounded start of its body for Diagnostics. Without a Content-Length the body
+    // runs to the connection's end; whatever arrived before an error or the deadline will do.
+    const std::size_t wanted = static_cast<std::size_t>(
+        std::min<std::uint64_t>(parser.content_length().value_or(max_proxy_body_excerpt), max_proxy_body_excerpt));
+    std::string body(wanted, '\0');
+    std::size_t received = 0;
+    while (received < wanted) {
+        auto [read_ec, got] = co_await stream.async_read_some(asio::buffer(body.data() + received, wanted - received),
+                                                              asio::as_tuple(asio::use_awaitable));
+        received += got;
+        if (read_ec) break;
+    }
+    body.resize(received);
+    co_return classify_connect_response(proxy, parser.status(), parser.proxy_authenticate(), body, diag);
+}
+
+/// A request to `target`'s `endpoint`. Through a proxy to an http target (`http_proxy` not null),
+/// the absolute-form request target and the proxy's Proxy-Authorization; through a tunnel, or
+/// directly, the origin form. The body and credentials are copied in; send it with
+/// async_send_request, which wipes them.
+inline boost::beast::http::request<boost::beast::http::string_body> make_request(const BaseUrl& target,
+                                                                                 const ProxyEndpoint* http_proxy,
+                                                                                 Endpoint endpoint,
+                                                                                 const RequestBody& body,
+                                                                                 std::string_view user_agent) {
+    namespace http = boost::beast::http;
+    std::string request_target;
+    if (http_proxy) request_target = "http://" + target.host_header;
+    request_target += target.path_prefix;
+    request_target += path(endpoint);
+    http::request<http::string_body> request{http::verb::post, request_target, 11};
+    request.set(http::field::host, target.host_header);
+    request.set(http::field::user_agent, user_agent);
+    request.set(http::field::content_type, body.content_type);
+    request.set(http::field::accept, "application/json");
+    if (!body.authorization.empty()) request.set(http::field::authorization, body.authorization.reveal());
+    if (http_proxy && !http_proxy->authorization.empty())
+        request.set(http::field::proxy_authorization, http_proxy->authorization.reveal());
+    request.body().assign(body.json.reveal());
+    request.prepare_payload();
+    return request;
+}
+
+/// What async_send_request learnt about the connection.
+struct ExchangeFlags {
+    /// The connection failed before any byte of a response (see is_stale_connection_error).
+    bool stale = false;
+    /// The response allows the connection to carry another request.
+    bool keep_alive = false;
+};
+
+/// Writes `request`, wiping its body and credential headers once written, and reads the
+/// response, header and body together within `max_response_size`. A 2xx with a JSON (or no)
+/// Content-Type completes with {} and its body in `response`; a non-2xx is classified by
+/// classify_error_response (the server's words in diag, `secret` redacted), except a 407 from
+/// `http_proxy` (the proxy of an http target, or null), which is classify_connect_response's
+/// Error::proxy_authentication_required; a non-JSON 2xx is
+/// Error::malformed_response; an oversize response Error::response_too_large; a broken stream
+/// its error (Error::timeout for the caller's deadline), with `flags.stale` set when nothing of
+/// a response had arrived. Every buffer that held the response is wiped.
+template <class Stream>
+boost::asio::awaitable<error_code> async_send_request(
+    Stream& stream, boost::beast::http::request<boost::beast::http::string_body>& request,
+    const ProxyEndpoint* http_proxy, Endpoint endpoint, std::size_t max_response_size, std::string_view secret,
+    Diagnostics& diag, RawResponse& response, ExchangeFlags& flags) {
+    namespace asio = boost::asio;
+    namespace beast = boost::beast;
+    namespace http = boost::beast::http;
+    using transport_detail::normalize;
+    flags = ExchangeFlags{};
+
+    response.requested_at = SteadyClock::now();
+    auto [write_ec, written] = co_await http::async_write(stream, request, asio::as_tuple(asio::use_awaitable));
+    Secret::wipe(request.body());
+    transport_detail::wipe_field(request, http::field::authorization);
+    transport_detail::wipe_field(request, http::field::proxy_authorization);
+    if (write_ec) {
+        flags.stale = is_stale_connection_error(write_ec);
+        diag.set_message("sending the request failed");
+        co_return normalize(write_ec);
+    }
+
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    const std::size_t limit = max_response_size;
+    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limit, UINT32_MAX)));
+    parser.body_limit(limit);
+    auto [header_ec, header_size] =
+        co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    error_code ec = header_ec;
+    if (!ec) {
+        // Header and body together stay within the limit.
+        const std::size_t body_room = header_size < limit ? limit - header_size : 0;
+        if (auto length = parser.content_length(); length && *length > body_room) {
+            ec = http::error::body_limit;
+        } else {
+            parser.body_limit(body_room);
+            if (length) parser.get().body().reserve(static_cast<std::size_t>(*length));
+            auto [body_ec, body_size] =
+                co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+            ec = body_ec;
+        }
+    }
+    transport_detail::wipe(buffer);
+    if (ec == http::error::header_limit || ec == http::error::body_limit || ec == http::error::buffer_overflow) {
+        Secret::wipe(parser.get().body());
+        diag.set_message("the response exceeds max_response_size (" + std::to_string(limit) + " bytes)");
+        co_return Error::response_too_large;
+    }
+    if (ec) {
+        Secret::wipe(parser.get().body());
+        flags.stale = !parser.got_some() && is_stale_connection_error(ec);
+        diag.set_message("reading the response failed");
+        co_return normalize(ec);
+    }
+
+    http::response<http::string_body> message = parser.release();
+    flags.keep_alive = message.keep_alive();
+    const unsigned status = message.result_int();
+    diag.set_http_status(status);
+    if (status == 407 && http_proxy) {
+        // The proxy itself refused the request: the same error as a 407 to CONNECT.
+        ec = classify_connect_response(*http_proxy, status, message[http::field::proxy_authenticate], message.body(),
+                                       diag);
+        Secret::wipe(message.body());
+        co_return ec;
+    }
+    if (status < 200 || status > 299) {
+        ec = classify_error_response(endpoint, status, message.body(), message[http::field::retry_after],
+                                     std::chrono::system_clock::now(), diag, secret);
+        Secret::wipe(message.body());
+        co_return ec;
+    }
+    if (auto type = message[http::field::content_type];
+        !type.empty() && !transport_detail::is_json_content_type(type)) {
+        Secret::wipe(message.body());
+        diag.set_field("Content-Type");
+        diag.set_message("expected application/json");
+        co_return Error::malformed_response;
+    }
+    response.body = Secret(std::move(message.body()));
+    co_return error_code{};
+}
+
+}  // namespace alation::auth::detail
+
+#endif
