@@ -89,6 +89,8 @@ struct Options {
     std::string name;
     std::string ca_file;
     bool allow_insecure_http = false;
+    std::optional<std::string> proxy;
+    bool no_proxy = false;
     bool reveal = false;
     std::optional<std::chrono::milliseconds> timeout;
 };
@@ -103,6 +105,7 @@ void print_overall_help(std::ostream& os) {
     }
     os << "\nSecrets are read from ALATION_USERNAME, ALATION_PASSWORD, ALATION_REFRESH_TOKEN and\n"
        << "ALATION_ACCESS_TOKEN, or asked for on the terminal with echo off; never from arguments.\n"
+       << "A proxy is taken from HTTPS_PROXY (and NO_PROXY) as curl does, unless --proxy or --no-proxy.\n"
        << "Exit status: 0 on success, 1 when the call fails, 2 for a usage error.\n";
 }
 
@@ -119,6 +122,9 @@ void print_command_help(std::ostream& os, const Command& c) {
     }
     os << "  --ca-file FILE        extra trusted CA certificates (PEM), e.g. a corporate proxy's\n"
        << "  --allow-insecure-http allow plain http to a host that is not loopback\n"
+       << "  --proxy URL           go through this HTTP proxy, http://host:port, instead of the one\n"
+       << "                        $HTTPS_PROXY names (a proxy password goes in $HTTPS_PROXY only)\n"
+       << "  --no-proxy            connect directly, whatever $HTTPS_PROXY says\n"
        << "  --timeout SECONDS     give up after this long (default: the client's own timeouts)\n";
     if (c.name != "revoke-access-tokens") {
         os << "  --reveal              print the token's value (default: \"<redacted>\")\n";
@@ -147,6 +153,22 @@ std::chrono::milliseconds parse_timeout(std::string_view text) {
         throw UsageError{"--timeout takes a number of seconds between 0 and 86400, not '" + std::string(text) + "'"};
     }
     return std::chrono::milliseconds(std::llround(seconds * 1000));
+}
+
+// A proxy URL's password would be as readable on the command line as any other secret.
+std::string parse_proxy(std::string_view url) {
+    std::string_view authority = url;
+    if (const auto scheme_end = authority.find("://"); scheme_end != std::string_view::npos) {
+        authority.remove_prefix(scheme_end + 3);
+    }
+    authority = authority.substr(0, authority.find('/'));
+    const auto at = authority.rfind('@');
+    if (at != std::string_view::npos && authority.substr(0, at).find(':') != std::string_view::npos) {
+        throw UsageError{
+            "--proxy: a proxy password is not accepted as an argument, which other users can read "
+            "(ps, /proc, shell history); put the whole URL in HTTPS_PROXY instead"};
+    }
+    return std::string(url);
 }
 
 // Refuses a secret on the command line before anything else is looked at, naming only the option:
@@ -212,6 +234,10 @@ Options parse_arguments(std::span<char*> args) {
             o.ca_file = value();
         } else if (arg == "--allow-insecure-http") {
             flag(o.allow_insecure_http);
+        } else if (arg == "--proxy") {
+            o.proxy = parse_proxy(value());
+        } else if (arg == "--no-proxy") {
+            flag(o.no_proxy);
         } else if (arg == "--reveal") {
             flag(o.reveal);
         } else if (arg == "--timeout") {
@@ -221,6 +247,7 @@ Options parse_arguments(std::span<char*> args) {
         }
     }
     if (o.help) return o;
+    if (o.proxy && o.no_proxy) throw UsageError{"--proxy and --no-proxy contradict each other"};
 
     if (o.url.empty()) {
         if (const char* env = std::getenv("ALATION_URL")) o.url = env;
@@ -391,6 +418,9 @@ int execute(const Options& o) {
     ClientOptions client_options;
     client_options.ca_file = o.ca_file;
     client_options.allow_insecure_http = o.allow_insecure_http;
+    // Set but empty means "no proxy" to the library; unset leaves the choice to the environment.
+    if (o.proxy) client_options.proxy = Secret(*o.proxy);
+    if (o.no_proxy) client_options.proxy = Secret(std::string());
     if (o.timeout) {
         // No single attempt, nor the retries together, may outlast the deadline.
         client_options.connect_timeout = std::min(client_options.connect_timeout, *o.timeout);
@@ -403,8 +433,8 @@ int execute(const Options& o) {
     try {
         client.emplace(ioc.get_executor(), o.url, std::move(client_options));
     } catch (const ErrorWithDiagnostics& e) {
-        // A URL the client refuses is the caller's mistake: a usage error.
-        std::cerr << program << ": --url: " << e.code().message() << '\n';
+        // A URL the client refuses (the catalog's or the proxy's) is the caller's mistake: a usage error.
+        std::cerr << program << ": " << e.code().message() << '\n';
         if (const std::string why = e.diagnostics().to_string(); !why.empty()) std::cerr << "  " << why << '\n';
         return exit_usage;
     }

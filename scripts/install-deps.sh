@@ -5,8 +5,9 @@
 #            runtimes, and Python's requests for the benchmark baselines.
 set -euo pipefail
 
+# tinyproxy-bin: the real forward proxy the integration and CLI tests start (also in --quick runs).
 packages=(g++ cmake ninja-build ccache clang-format git libssl-dev
-          libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev catch2)
+          libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev catch2 tinyproxy-bin)
 if [[ ${1:-} == --tests ]]; then
     packages+=(clang clang-tidy libclang-rt-14-dev python3 python3-requests)
 fi

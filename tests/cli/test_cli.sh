@@ -222,6 +222,59 @@ run ALATION_USERNAME=alice ALATION_PASSWORD=s3cret-pass "$cli" create-refresh-to
 expect_status "TLS without the CA" 1
 expect_stderr "TLS without the CA" "certificate verify failed"
 
+# --- through a proxy: Debian's tinyproxy, with BasicAuth, on a free port -------------------------
+command -v tinyproxy >/dev/null || { echo "tinyproxy is not installed: run scripts/install-deps.sh" >&2; exit 1; }
+proxy_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$work/tinyproxy.conf" <<CONF
+Listen 127.0.0.1
+Port $proxy_port
+Allow 127.0.0.1
+LogLevel Connect
+BasicAuth corp corp-proxy-pass
+CONF
+tinyproxy -d -c "$work/tinyproxy.conf" >"$work/tinyproxy.log" 2>&1 &
+server_pids+=($!)
+for _ in $(seq 100); do
+    python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])))' "$proxy_port" \
+        2>/dev/null && break
+    sleep 0.1
+done
+connects() { grep -c "): CONNECT " "$work/tinyproxy.log" || true; }
+
+# The proxy from HTTPS_PROXY, its password there too: the call goes through one CONNECT.
+run HTTPS_PROXY="http://corp:corp-proxy-pass@127.0.0.1:$proxy_port" NO_PROXY= ALATION_USERNAME=alice \
+    ALATION_PASSWORD=s3cret-pass "$cli" create-refresh-token --url "$tls_url" --name proxied --ca-file "$ca_file"
+expect_status "through HTTPS_PROXY" 0
+check_json "through HTTPS_PROXY" "j['name'] == 'proxied' and j['token_status'] == 'active'"
+[[ $(connects) == 1 ]] || fail "through HTTPS_PROXY: $(connects) CONNECTs in the proxy's log"
+expect_not_in_output "through HTTPS_PROXY" "corp-proxy-pass"
+
+# --proxy without credentials: the proxy refuses (407), which the CLI names; no password shown.
+run ALATION_USERNAME=alice ALATION_PASSWORD=s3cret-pass "$cli" create-refresh-token --url "$tls_url" --name p \
+    --ca-file "$ca_file" --proxy "http://127.0.0.1:$proxy_port"
+expect_status "--proxy without credentials" 1
+expect_stderr "--proxy without credentials" "HTTP status: 407"
+[[ $(connects) == 2 ]] || fail "--proxy without credentials: $(connects) CONNECTs (a 407 is never retried)"
+
+# --proxy wins over HTTPS_PROXY; --no-proxy ignores it (here: a port where nothing listens).
+run HTTPS_PROXY="http://corp:corp-proxy-pass@127.0.0.1:1" NO_PROXY= ALATION_USERNAME=alice \
+    ALATION_PASSWORD=s3cret-pass "$cli" create-refresh-token --url "$tls_url" --name direct --ca-file "$ca_file" \
+    --no-proxy
+expect_status "--no-proxy" 0
+run HTTPS_PROXY="http://127.0.0.1:1" NO_PROXY= ALATION_USERNAME=alice ALATION_PASSWORD=s3cret-pass \
+    "$cli" create-refresh-token --url "$tls_url" --name p --ca-file "$ca_file" --timeout 10
+expect_status "an unreachable HTTPS_PROXY" 1
+run "$cli" create-refresh-token --url "$tls_url" --name p --proxy "http://127.0.0.1:$proxy_port" --no-proxy
+expect_status "--proxy with --no-proxy" 2
+
+# A proxy password on the command line is refused, and not echoed.
+run "$cli" create-refresh-token --url "$tls_url" --name p --proxy "http://corp:argv-proxy-pass@127.0.0.1:$proxy_port"
+expect_status "--proxy with a password" 2
+expect_stderr "--proxy with a password" "HTTPS_PROXY"
+expect_not_in_output "--proxy with a password" "argv-proxy-pass"
+run "$cli" create-refresh-token --url "$tls_url" --name p --proxy "socks5://127.0.0.1:$proxy_port"
+expect_status "--proxy socks5://" 2
+
 if ((failures > 0)); then
     echo "$failures check(s) failed" >&2
     exit 1

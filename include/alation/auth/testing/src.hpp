@@ -2,7 +2,7 @@
 #ifndef ALATION_AUTH_TESTING_SRC_HPP
 #define ALATION_AUTH_TESTING_SRC_HPP
 
-// The test doubles of alation::auth::testing (the fake Alation and its certificate generator),
+// The test doubles of alation::auth::testing (the fake Alation, the fake proxy and the certificate generator),
 // compiled once: include in exactly one translation unit of a test program built with
 // ALATION_AUTH_SEPARATE_COMPILATION, next to <alation/auth/src.hpp>.
 #ifndef ALATION_AUTH_SEPARATE_COMPILATION
@@ -11,5 +11,6 @@
 
 #include <alation/auth/testing/impl/certificates.ipp>
 #include <alation/auth/testing/impl/fake_alation.ipp>
+#include <alation/auth/testing/impl/fake_proxy.ipp>
 
 #endif
