@@ -1003,6 +1003,8 @@ TEST_CASE("An OAuth token response that breaks the contract is malformed, naming
         {token_body(R"(,"expires_in":60,"created_at":"yesterday")"), "created_at", "not an RFC 3339 timestamp"},
         {token_body(R"(,"expires_in":60,"created_at":-1)"), "created_at", "not a date between 1970 and 9999"},
         {token_body(R"(,"expires_in":60,"created_at":null)"), "created_at", "expected a number, got null"},
+        {token_body(R"(,"expires_in":-0e30076200)"), "expires_in", "not a number"},
+        {token_body(R"(,"expires_in":60,"created_at":-0e30076200)"), "created_at", "not a number"},
         {"[]", "", "expected a JSON object, got an array"},
         {R"({"status": "failed"})", "access_token", "missing"},
     };

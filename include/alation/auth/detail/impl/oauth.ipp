@@ -43,6 +43,8 @@ inline error_code get_seconds(const json::value& v, std::string_view key, bool t
         out = max;
     } else if (v.is_double()) {
         const double d = v.get_double();
+        // Boost.JSON reads -0e30076200 as 0 times infinity.
+        if (std::isnan(d)) return malformed(diag, key, "not a number");
         if (!truncate && d != std::floor(d)) return malformed(diag, key, "not a whole number of seconds");
         // 2^63 as a double; every double below it converts without overflow.
         constexpr double limit = 9223372036854775808.0;
