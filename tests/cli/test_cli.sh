@@ -48,7 +48,7 @@ url=$(sed -n 1p "$work/plain.out")
 run() {
     set +e
     env -u ALATION_USERNAME -u ALATION_PASSWORD -u ALATION_REFRESH_TOKEN -u ALATION_ACCESS_TOKEN \
-        -u ALATION_URL -u ALATION_USER_ID "$@" >"$work/out" 2>"$work/err" </dev/null
+        -u ALATION_URL -u ALATION_USER_ID -u ALATION_CLIENT_ID -u ALATION_CLIENT_SECRET "$@" >"$work/out" 2>"$work/err" </dev/null
     status=$?
     set -e
 }
@@ -88,7 +88,7 @@ run "$cli" --help
 expect_status "--help" 0
 grep -qF "create-refresh-token" "$work/out" || fail "--help does not list the commands"
 for cmd in create-refresh-token validate-refresh-token regenerate-refresh-token create-access-token \
-    validate-access-token revoke-access-tokens; do
+    validate-access-token revoke-access-tokens create-oauth-token introspect-oauth-token; do
     run "$cli" "$cmd" --help
     expect_status "$cmd --help" 0
     grep -qF "Usage: alation-token $cmd" "$work/out" || fail "$cmd --help: $(cat "$work/out")"
@@ -117,6 +117,17 @@ expect_not_in_output "--refresh-token on argv" "argv-secret-456"
 run "$cli" validate-access-token --url "$url" --user-id 1 argv-secret-789
 expect_status "positional secret" 2
 expect_not_in_output "positional secret" "argv-secret-789"
+
+run "$cli" create-oauth-token --url "$url" --client-secret=argv-secret-321
+expect_status "--client-secret on argv" 2
+expect_stderr "--client-secret on argv" "ALATION_CLIENT_SECRET"
+expect_not_in_output "--client-secret on argv" "argv-secret-321"
+run ALATION_CLIENT_ID=svc ALATION_CLIENT_SECRET=x "$cli" create-oauth-token --url "$url" --client-auth digest
+expect_status "bad --client-auth" 2
+expect_stderr "bad --client-auth" "basic or post"
+run ALATION_CLIENT_ID=svc setsid "$cli" create-oauth-token --url "$url"
+expect_status "no client secret, no terminal" 2
+expect_stderr "no client secret, no terminal" "ALATION_CLIENT_SECRET is not set"
 
 # No secret in the environment and no terminal to ask on (setsid: no controlling terminal).
 run setsid "$cli" create-access-token --url "$url" --user-id 1
