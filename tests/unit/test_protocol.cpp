@@ -1,4 +1,5 @@
 // Copyright (c) 2026 alation-auth developers. Distributed under the Boost Software License 1.0.
+#include <alation/auth/detail/oauth.hpp>
 #include <alation/auth/detail/protocol.hpp>
 
 #include "catch.hpp"
@@ -6,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -129,6 +131,10 @@ TEST_CASE("Endpoints have Alation's paths, with the trailing slash, and names") 
     CHECK(name(Endpoint::create_refresh_token) == "createRefreshToken");
     CHECK(name(Endpoint::regenerate_refresh_token) == "regenRefreshToken");
     CHECK(name(Endpoint::revoke_access_tokens) == "revokeAPIAccessTokens");
+    CHECK(path(Endpoint::oauth_token) == "/oauth/v2/token/");
+    CHECK(path(Endpoint::oauth_introspect) == "/oauth/v2/introspect/");
+    CHECK(name(Endpoint::oauth_token) == "oauth/v2/token");
+    CHECK(name(Endpoint::oauth_introspect) == "oauth/v2/introspect");
 }
 
 TEST_CASE("parse_timestamp reads every RFC 3339 form the server may send") {
@@ -742,4 +748,39 @@ TEST_CASE("Content-Type: media types match without case, blanks or parameters") 
     CHECK_FALSE(is_json_content_type("application/jsonx"));
     CHECK_FALSE(is_json_content_type("text/html"));
     CHECK_FALSE(is_json_content_type(""));
+}
+
+namespace {
+
+std::string form(std::string_view s) {
+    std::string out;
+    form_urlencode(out, s);
+    CHECK(out.size() == form_urlencoded_size(s));
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("form_urlencode keeps unreserved characters, writes spaces as + and the rest as %XX", "[oauth]") {
+    CHECK(form("") == "");
+    CHECK(form("AZaz09-._~") == "AZaz09-._~");
+    CHECK(form("a b") == "a+b");
+    CHECK(form("+") == "%2B");
+    CHECK(form("%&=:/?#[]@!$'()*,;\"") == "%25%26%3D%3A%2F%3F%23%5B%5D%40%21%24%27%28%29%2A%2C%3B%22");
+    CHECK(form("\xC3\xA9\xE2\x82\xAC") == "%C3%A9%E2%82%AC");  // é€ as UTF-8
+    CHECK(form("\n\x7f"s + '\0') == "%0A%7F%00");
+}
+
+TEST_CASE("The Basic client header encodes id and secret before base64 (RFC 6749 2.3.1)", "[oauth]") {
+    // base64("svc:s3cret")
+    CHECK(basic_client_authorization("svc", Secret("s3cret")).reveal() == "Basic c3ZjOnMzY3JldA==");
+    // base64("a%3Ab:p+w%25") -- a colon in the id cannot split the pair.
+    CHECK(basic_client_authorization("a:b", Secret("p w%")).reveal() == "Basic YSUzQWI6cCt3JTI1");
+    CHECK(basic_client_authorization("", Secret()).reveal() == "Basic Og==");
+}
+
+TEST_CASE("OAuth client credentials print the id, never the secret", "[oauth]") {
+    std::ostringstream os;
+    os << OAuthClientCredentials{"svc\n\"x", Secret("top-secret-value")};
+    CHECK(os.str() == "OAuthClientCredentials(client_id=\"svc??x\", Secret(16 chars))");
 }

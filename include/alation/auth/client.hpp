@@ -4,6 +4,7 @@
 
 #include <alation/auth/client_options.hpp>
 #include <alation/auth/detail/client_impl.hpp>
+#include <alation/auth/detail/oauth.hpp>
 #include <alation/auth/detail/protocol.hpp>
 #include <alation/auth/error.hpp>
 #include <alation/auth/token.hpp>

@@ -30,6 +30,10 @@ enum class Endpoint {
     create_access_token,
     validate_access_token,
     revoke_access_tokens,
+    /// OAuth 2.0 client credentials grant (form-urlencoded, see detail/oauth.hpp).
+    oauth_token,
+    /// OAuth 2.0 token introspection, RFC 7662.
+    oauth_introspect,
 };
 
 /// The endpoint's path below the base URL, with the trailing slash the server requires.
@@ -41,14 +45,18 @@ inline std::string_view path(Endpoint e) noexcept {
     case Endpoint::create_access_token: return "/integration/v1/createAPIAccessToken/";
     case Endpoint::validate_access_token: return "/integration/v1/validateAPIAccessToken/";
     case Endpoint::revoke_access_tokens: return "/integration/v1/revokeAPIAccessTokens/";
+    case Endpoint::oauth_token: return "/oauth/v2/token/";
+    case Endpoint::oauth_introspect: return "/oauth/v2/introspect/";
     }
     return {};
 }
 
-/// The endpoint's name as Alation's documentation spells it, for messages.
+/// The endpoint's name as Alation's documentation spells it, for messages: "createAPIAccessToken"
+/// for the integration endpoints, the path without its outer slashes ("oauth/v2/token") for OAuth.
 inline std::string_view name(Endpoint e) noexcept {
+    constexpr std::string_view integration = "/integration/v1/";
     std::string_view p = path(e);
-    p.remove_prefix(std::string_view("/integration/v1/").size());
+    p.remove_prefix(p.starts_with(integration) ? integration.size() : 1);
     p.remove_suffix(1);
     return p;
 }
@@ -74,7 +82,7 @@ struct RequestBody {
     /// The Content-Type of `json`: form-urlencoded for the OAuth endpoints.
     std::string_view content_type = "application/json";
     /// When not empty, the Authorization header (HTTP Basic client credentials for OAuth).
-    Secret authorization;
+    Secret authorization{};
 };
 
 /// Why a caller's arguments cannot make a valid request, or empty when they can: the library

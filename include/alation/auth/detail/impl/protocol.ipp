@@ -317,6 +317,10 @@ inline Error error_for_status(Endpoint e, unsigned status, std::string_view deta
     case Endpoint::validate_access_token:
         if (status == 401) return Error::invalid_access_token;
         break;
+    case Endpoint::oauth_token:
+    case Endpoint::oauth_introspect:
+        if (status == 401) return Error::invalid_client_credentials;
+        break;
     }
     return Error::unauthorized;
 }
@@ -363,7 +367,7 @@ ALATION_AUTH_DECL RequestBody refresh_token_request_body(const Credentials& cred
     json += k3;
     append_json_string(json, credentials.name);
     json += k4;
-    return {Secret(std::move(json)), credentials.password};
+    return {.json = Secret(std::move(json)), .secret = credentials.password};
 }
 
 ALATION_AUTH_DECL RequestBody token_request_body(Endpoint e, const Secret& token, std::int64_t user_id) {
@@ -378,7 +382,7 @@ ALATION_AUTH_DECL RequestBody token_request_body(Endpoint e, const Secret& token
     json += k2;
     json += id;
     json += k3;
-    return {Secret(std::move(json)), token};
+    return {.json = Secret(std::move(json)), .secret = token};
 }
 
 ALATION_AUTH_DECL error_code parse_result(Endpoint e, std::string_view body, RefreshToken& out, Diagnostics& diag) {
