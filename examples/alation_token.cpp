@@ -48,28 +48,35 @@ struct UsageError {
     std::string message;
 };
 
-enum class Input { credentials, refresh_token, access_token };
+enum class Input { credentials, refresh_token, access_token, oauth_client, oauth_client_and_token };
+
+bool is_oauth(Input input) { return input == Input::oauth_client || input == Input::oauth_client_and_token; }
 
 struct Command {
     std::string_view name;
+    /// The path it POSTs to.
     std::string_view endpoint;
     Input input;
     std::string_view summary;
 };
 
 constexpr Command commands[] = {
-    {"create-refresh-token", "createRefreshToken", Input::credentials,
+    {"create-refresh-token", "/integration/v1/createRefreshToken/", Input::credentials,
      "Create a refresh token from a username and password (--name is required)."},
-    {"validate-refresh-token", "validateRefreshToken", Input::refresh_token,
+    {"validate-refresh-token", "/integration/v1/validateRefreshToken/", Input::refresh_token,
      "Show a refresh token's record; fails if it is invalid, expired or revoked."},
-    {"regenerate-refresh-token", "regenRefreshToken", Input::refresh_token,
+    {"regenerate-refresh-token", "/integration/v1/regenRefreshToken/", Input::refresh_token,
      "Replace a refresh token with a new one; the old one stops working."},
-    {"create-access-token", "createAPIAccessToken", Input::refresh_token,
+    {"create-access-token", "/integration/v1/createAPIAccessToken/", Input::refresh_token,
      "Mint an API access token from a refresh token."},
-    {"validate-access-token", "validateAPIAccessToken", Input::access_token,
+    {"validate-access-token", "/integration/v1/validateAPIAccessToken/", Input::access_token,
      "Show an API access token's record; fails if it is invalid, expired or revoked."},
-    {"revoke-access-tokens", "revokeAPIAccessTokens", Input::refresh_token,
+    {"revoke-access-tokens", "/integration/v1/revokeAPIAccessTokens/", Input::refresh_token,
      "Revoke every active access token minted from a refresh token."},
+    {"create-oauth-token", "/oauth/v2/token/", Input::oauth_client,
+     "Get a JWT access token for an OAuth client (client credentials)."},
+    {"introspect-oauth-token", "/oauth/v2/introspect/", Input::oauth_client_and_token,
+     "Show whether a JWT access token is active, and its claims."},
 };
 
 // Options that would carry a secret, and where the secret goes instead.
@@ -79,6 +86,7 @@ constexpr std::pair<std::string_view, std::string_view> secret_options[] = {
     {"--access-token", "ALATION_ACCESS_TOKEN"},
     {"--api-access-token", "ALATION_ACCESS_TOKEN"},
     {"--token", "ALATION_REFRESH_TOKEN or ALATION_ACCESS_TOKEN"},
+    {"--client-secret", "ALATION_CLIENT_SECRET"},
 };
 
 struct Options {
@@ -93,6 +101,7 @@ struct Options {
     bool no_proxy = false;
     bool reveal = false;
     std::optional<std::chrono::milliseconds> timeout;
+    OAuthClientAuthentication client_authentication = OAuthClientAuthentication::client_secret_basic;
 };
 
 void print_overall_help(std::ostream& os) {
@@ -103,20 +112,26 @@ void print_overall_help(std::ostream& os) {
     for (const Command& c : commands) {
         os << "  " << c.name << std::string(26 - c.name.size(), ' ') << c.summary << '\n';
     }
-    os << "\nSecrets are read from ALATION_USERNAME, ALATION_PASSWORD, ALATION_REFRESH_TOKEN and\n"
-       << "ALATION_ACCESS_TOKEN, or asked for on the terminal with echo off; never from arguments.\n"
+    os << "\nSecrets are read from ALATION_USERNAME, ALATION_PASSWORD, ALATION_REFRESH_TOKEN,\n"
+       << "ALATION_ACCESS_TOKEN, ALATION_CLIENT_ID and ALATION_CLIENT_SECRET, or asked for on the\n"
+       << "terminal (echo off for secrets); never from arguments.\n"
        << "A proxy is taken from HTTPS_PROXY (and NO_PROXY) as curl does, unless --proxy or --no-proxy.\n"
        << "Exit status: 0 on success, 1 when the call fails, 2 for a usage error.\n";
 }
 
 void print_command_help(std::ostream& os, const Command& c) {
     os << "Usage: " << program << ' ' << c.name << " --url URL"
-       << (c.input == Input::credentials ? " --name NAME" : " --user-id ID") << " [OPTIONS]\n\n"
-       << c.summary << " (POST /integration/v1/" << c.endpoint << "/)\n\n"
+       << (c.input == Input::credentials ? " --name NAME"
+           : is_oauth(c.input)           ? ""
+                                         : " --user-id ID")
+       << " [OPTIONS]\n\n"
+       << c.summary << " (POST " << c.endpoint << ")\n\n"
        << "Options:\n"
        << "  --url URL             the catalog's base URL (default: $ALATION_URL)\n";
     if (c.input == Input::credentials) {
         os << "  --name NAME           the new refresh token's name, shown in Alation's UI\n";
+    } else if (is_oauth(c.input)) {
+        os << "  --client-auth HOW     basic (default: an Authorization header) or post (in the form)\n";
     } else {
         os << "  --user-id ID          the token owner's user id (default: $ALATION_USER_ID)\n";
     }
@@ -126,7 +141,7 @@ void print_command_help(std::ostream& os, const Command& c) {
        << "                        $HTTPS_PROXY names (a proxy password goes in $HTTPS_PROXY only)\n"
        << "  --no-proxy            connect directly, whatever $HTTPS_PROXY says\n"
        << "  --timeout SECONDS     give up after this long (default: the client's own timeouts)\n";
-    if (c.name != "revoke-access-tokens") {
+    if (c.name != "revoke-access-tokens" && c.input != Input::oauth_client_and_token) {
         os << "  --reveal              print the token's value (default: \"<redacted>\")\n";
     }
     os << "  --help                this help\n\nSecrets:\n";
@@ -134,6 +149,13 @@ void print_command_help(std::ostream& os, const Command& c) {
     case Input::credentials: os << "  ALATION_USERNAME, ALATION_PASSWORD: else asked for on the terminal\n"; break;
     case Input::refresh_token: os << "  ALATION_REFRESH_TOKEN: else asked for on the terminal\n"; break;
     case Input::access_token: os << "  ALATION_ACCESS_TOKEN: else asked for on the terminal\n"; break;
+    case Input::oauth_client:
+        os << "  ALATION_CLIENT_ID, ALATION_CLIENT_SECRET: else asked for on the terminal\n";
+        break;
+    case Input::oauth_client_and_token:
+        os << "  ALATION_CLIENT_ID, ALATION_CLIENT_SECRET, ALATION_ACCESS_TOKEN (the JWT):\n"
+           << "  else asked for on the terminal\n";
+        break;
     }
 }
 
@@ -144,6 +166,12 @@ std::int64_t parse_user_id(std::string_view text) {
         throw UsageError{"the user id must be a non-negative integer, not '" + std::string(text) + "'"};
     }
     return id;
+}
+
+OAuthClientAuthentication parse_client_authentication(std::string_view text) {
+    if (text == "basic") return OAuthClientAuthentication::client_secret_basic;
+    if (text == "post") return OAuthClientAuthentication::client_secret_post;
+    throw UsageError{"--client-auth takes basic or post, not '" + std::string(text) + "'"};
 }
 
 std::chrono::milliseconds parse_timeout(std::string_view text) {
@@ -242,6 +270,8 @@ Options parse_arguments(std::span<char*> args) {
             flag(o.reveal);
         } else if (arg == "--timeout") {
             o.timeout = parse_timeout(value());
+        } else if (arg == "--client-auth" && is_oauth(o.command->input)) {
+            o.client_authentication = parse_client_authentication(value());
         } else {
             throw UsageError{"unknown option " + std::string(arg)};
         }
@@ -255,7 +285,7 @@ Options parse_arguments(std::span<char*> args) {
     if (o.url.empty()) throw UsageError{"no catalog URL: pass --url or set ALATION_URL"};
     if (o.command->input == Input::credentials) {
         if (o.name.empty()) throw UsageError{"create-refresh-token needs --name, the new refresh token's name"};
-    } else {
+    } else if (!is_oauth(o.command->input)) {
         if (!o.user_id) {
             if (const char* env = std::getenv("ALATION_USER_ID")) o.user_id = parse_user_id(env);
         }
@@ -344,7 +374,7 @@ json::value token_value(const Secret& value, bool reveal) {
     return reveal ? json::string(value.reveal()) : json::string("<redacted>");
 }
 
-json::object to_json(const RefreshToken& t, bool reveal, bool with_last_used) {
+json::object to_json(const RefreshToken& t, bool reveal, const Command& c) {
     json::object o;
     o["refresh_token"] = token_value(t.value, reveal);
     o["user_id"] = t.user_id;
@@ -352,12 +382,22 @@ json::object to_json(const RefreshToken& t, bool reveal, bool with_last_used) {
     o["created_at"] = timestamp(t.created_at);
     o["token_expires_at"] = timestamp(t.expires_at);
     o["token_status"] = to_string(t.status);
-    if (with_last_used) o["last_used_at"] = t.last_used_at ? json::value(timestamp(*t.last_used_at)) : nullptr;
+    if (c.name == "validate-refresh-token")
+        o["last_used_at"] = t.last_used_at ? json::value(timestamp(*t.last_used_at)) : nullptr;
     return o;
 }
 
-json::object to_json(const AccessToken& t, bool reveal, bool) {
+json::object to_json(const AccessToken& t, bool reveal, const Command& c) {
     json::object o;
+    if (is_oauth(c.input)) {
+        // OAuth's own names; the expiry is the server's creation instant plus the granted lifetime.
+        o["access_token"] = token_value(t.value, reveal);
+        o["expires_in"] = std::chrono::duration_cast<std::chrono::seconds>(t.lifetime()).count();
+        o["scope"] = t.scope;
+        o["created_at"] = timestamp(t.created_at);
+        o["expires_at"] = timestamp(t.expires_at);
+        return o;
+    }
     o["api_access_token"] = token_value(t.value, reveal);
     o["user_id"] = t.user_id;
     o["created_at"] = timestamp(t.created_at);
@@ -366,7 +406,20 @@ json::object to_json(const AccessToken& t, bool reveal, bool) {
     return o;
 }
 
-json::object to_json(const RevokeResult& r, bool, bool) { return json::object{{"detail", r.detail}}; }
+json::object to_json(const RevokeResult& r, bool, const Command&) { return json::object{{"detail", r.detail}}; }
+
+json::object to_json(const OAuthTokenInfo& t, bool, const Command&) {
+    json::object o;
+    o["active"] = t.active;
+    if (!t.active) return o;
+    o["client_id"] = t.client_id;
+    o["sub"] = t.subject;
+    o["scope"] = t.scope;
+    o["token_type"] = t.token_type;
+    o["expires_at"] = t.expires_at ? json::value(timestamp(*t.expires_at)) : nullptr;
+    o["issued_at"] = t.issued_at ? json::value(timestamp(*t.issued_at)) : nullptr;
+    return o;
+}
 
 void print_failure(const Command& c, error_code ec, const Diagnostics& diag) {
     std::cerr << program << ": " << c.name << " failed: " << ec.message() << '\n';
@@ -408,7 +461,7 @@ int run(asio::io_context& ioc, const Options& o, Start start) {
         print_failure(*o.command, result_ec, diag);
         return exit_failure;
     }
-    std::string out = json::serialize(to_json(*result, o.reveal, o.command->name == "validate-refresh-token"));
+    std::string out = json::serialize(to_json(*result, o.reveal, *o.command));
     std::cout << out << '\n' << std::flush;
     Secret::wipe(out);
     return std::cout ? EXIT_SUCCESS : exit_failure;
@@ -421,6 +474,7 @@ int execute(const Options& o) {
     // Set but empty means "no proxy" to the library; unset leaves the choice to the environment.
     if (o.proxy) client_options.proxy = Secret(*o.proxy);
     if (o.no_proxy) client_options.proxy = Secret(std::string());
+    client_options.oauth_client_authentication = o.client_authentication;
     if (o.timeout) {
         // No single attempt, nor the retries together, may outlast the deadline.
         client_options.connect_timeout = std::min(client_options.connect_timeout, *o.timeout);
@@ -476,6 +530,21 @@ int execute(const Options& o) {
         const Secret token = read_input("ALATION_ACCESS_TOKEN", "API access token: ", true);
         return run<AccessToken>(ioc, o, [&](Diagnostics& d, auto handler) {
             client->validate_access_token(token, user_id, d, std::move(handler));
+        });
+    }
+    case Input::oauth_client:
+    case Input::oauth_client_and_token: {
+        OAuthClientCredentials credentials;
+        credentials.client_id = std::string(read_input("ALATION_CLIENT_ID", "OAuth client id: ", false).reveal());
+        credentials.client_secret = read_input("ALATION_CLIENT_SECRET", "OAuth client secret: ", true);
+        if (o.command->input == Input::oauth_client) {
+            return run<AccessToken>(ioc, o, [&](Diagnostics& d, auto handler) {
+                client->create_oauth_token(credentials, d, std::move(handler));
+            });
+        }
+        const Secret token = read_input("ALATION_ACCESS_TOKEN", "JWT access token: ", true);
+        return run<OAuthTokenInfo>(ioc, o, [&](Diagnostics& d, auto handler) {
+            client->introspect_oauth_token(credentials, token, d, std::move(handler));
         });
     }
     }

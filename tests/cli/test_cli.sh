@@ -31,8 +31,11 @@ start_server() {
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     "$server" --port "$port" --user alice:s3cret-pass "$@" >"$work/$name.out" 2>"$work/$name.err" &
     server_pids+=($!)
+    # The URL, and with --tls the CA file's path.
+    local lines=1
+    [[ " $* " == *" --tls "* ]] && lines=2
     for _ in $(seq 100); do
-        [[ $(wc -l <"$work/$name.out") -ge $(($# > 0 ? 2 : 1)) ]] && return 0
+        [[ $(wc -l <"$work/$name.out") -ge $lines ]] && return 0
         kill -0 "${server_pids[-1]}" 2>/dev/null || break
         sleep 0.1
     done
@@ -48,7 +51,7 @@ url=$(sed -n 1p "$work/plain.out")
 run() {
     set +e
     env -u ALATION_USERNAME -u ALATION_PASSWORD -u ALATION_REFRESH_TOKEN -u ALATION_ACCESS_TOKEN \
-        -u ALATION_URL -u ALATION_USER_ID "$@" >"$work/out" 2>"$work/err" </dev/null
+        -u ALATION_URL -u ALATION_USER_ID -u ALATION_CLIENT_ID -u ALATION_CLIENT_SECRET "$@" >"$work/out" 2>"$work/err" </dev/null
     status=$?
     set -e
 }
@@ -88,7 +91,7 @@ run "$cli" --help
 expect_status "--help" 0
 grep -qF "create-refresh-token" "$work/out" || fail "--help does not list the commands"
 for cmd in create-refresh-token validate-refresh-token regenerate-refresh-token create-access-token \
-    validate-access-token revoke-access-tokens; do
+    validate-access-token revoke-access-tokens create-oauth-token introspect-oauth-token; do
     run "$cli" "$cmd" --help
     expect_status "$cmd --help" 0
     grep -qF "Usage: alation-token $cmd" "$work/out" || fail "$cmd --help: $(cat "$work/out")"
@@ -117,6 +120,17 @@ expect_not_in_output "--refresh-token on argv" "argv-secret-456"
 run "$cli" validate-access-token --url "$url" --user-id 1 argv-secret-789
 expect_status "positional secret" 2
 expect_not_in_output "positional secret" "argv-secret-789"
+
+run "$cli" create-oauth-token --url "$url" --client-secret=argv-secret-321
+expect_status "--client-secret on argv" 2
+expect_stderr "--client-secret on argv" "ALATION_CLIENT_SECRET"
+expect_not_in_output "--client-secret on argv" "argv-secret-321"
+run ALATION_CLIENT_ID=svc ALATION_CLIENT_SECRET=x "$cli" create-oauth-token --url "$url" --client-auth digest
+expect_status "bad --client-auth" 2
+expect_stderr "bad --client-auth" "basic or post"
+run ALATION_CLIENT_ID=svc setsid "$cli" create-oauth-token --url "$url"
+expect_status "no client secret, no terminal" 2
+expect_stderr "no client secret, no terminal" "ALATION_CLIENT_SECRET is not set"
 
 # No secret in the environment and no terminal to ask on (setsid: no controlling terminal).
 run setsid "$cli" create-access-token --url "$url" --user-id 1
@@ -208,6 +222,40 @@ expect_not_in_output "wrong password" "wrong-pass-42"
 run ALATION_REFRESH_TOKEN=rt-1 "$cli" validate-refresh-token --url http://alation.invalid --user-id 1
 expect_status "insecure URL" 2
 expect_stderr "insecure URL" "not loopback"
+
+# --- OAuth client credentials ----------------------------------------------------------------
+start_server oauth --oauth-client svc:cli-Client-S3cret:7200
+oauth_url=$(sed -n 1p "$work/oauth.out")
+for how in basic post; do
+    run ALATION_CLIENT_ID=svc ALATION_CLIENT_SECRET=cli-Client-S3cret "$cli" create-oauth-token --url "$oauth_url" \
+        --client-auth "$how"
+    expect_status "create-oauth-token ($how)" 0
+    check_json "create-oauth-token ($how)" "j['access_token'] == '<redacted>' and j['expires_in'] == 7200"
+    check_json "create-oauth-token ($how)" "j['scope'] == 'api' and $(ts created_at) and $(ts expires_at)"
+    expect_not_in_output "create-oauth-token ($how)" "cli-Client-S3cret"
+done
+run ALATION_CLIENT_ID=svc ALATION_CLIENT_SECRET=cli-Client-S3cret "$cli" create-oauth-token --url "$oauth_url" --reveal
+expect_status "create-oauth-token --reveal" 0
+check_json "create-oauth-token --reveal" "j['access_token'].count('.') == 2"
+jwt=$(field access_token)
+
+run ALATION_CLIENT_ID=svc ALATION_CLIENT_SECRET=cli-Client-S3cret ALATION_ACCESS_TOKEN="$jwt" \
+    "$cli" introspect-oauth-token --url "$oauth_url"
+expect_status "introspect-oauth-token" 0
+check_json "introspect-oauth-token" "j['active'] is True and j['client_id'] == 'svc' and $(ts expires_at)"
+expect_not_in_output "introspect-oauth-token" "$jwt"
+run ALATION_CLIENT_ID=svc ALATION_CLIENT_SECRET=cli-Client-S3cret ALATION_ACCESS_TOKEN=not.a.jwt \
+    "$cli" introspect-oauth-token --url "$oauth_url"
+expect_status "introspect an unknown token" 0
+check_json "introspect an unknown token" "j == {'active': False}"
+
+# A wrong secret: exit 1, OAuth's error on stderr, the secret nowhere.
+run ALATION_CLIENT_ID=svc ALATION_CLIENT_SECRET=wrong-Secret-77 "$cli" create-oauth-token --url "$oauth_url"
+expect_status "wrong client secret" 1
+expect_stderr "wrong client secret" "invalid OAuth client id or secret"
+expect_stderr "wrong client secret" "HTTP status: 401"
+expect_stderr "wrong client secret" "server code: invalid_client"
+expect_not_in_output "wrong client secret" "wrong-Secret-77"
 
 # TLS: trusted through --ca-file, refused without it.
 start_server tls --tls

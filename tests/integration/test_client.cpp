@@ -580,3 +580,166 @@ TEST_CASE("cancellation through awaitable operators, and during a backoff wait")
         CHECK(t.user_id == f.user_id);
     });
 }
+
+// --- OAuth 2.0 client credentials ------------------------------------------------------------
+
+namespace {
+
+const std::string oauth_secret = "oauth-Client-S3cret/+=";
+
+std::string oauth_token_path() { return std::string(detail::path(detail::Endpoint::oauth_token)); }
+
+struct OAuthFixture : Fixture {
+    explicit OAuthFixture(FakeAlationOptions options = {}) : Fixture(options) {
+        fake.add_oauth_client("svc:etl", oauth_secret, std::chrono::hours(2));
+    }
+    OAuthClientCredentials oauth(std::string secret = oauth_secret) const { return {"svc:etl", Secret(secret)}; }
+    Client oauth_client(OAuthClientAuthentication how) {
+        ClientOptions o = fast_options();
+        o.oauth_client_authentication = how;
+        return client(o);
+    }
+};
+
+constexpr OAuthClientAuthentication both_ways[] = {OAuthClientAuthentication::client_secret_basic,
+                                                   OAuthClientAuthentication::client_secret_post};
+
+}  // namespace
+
+TEST_CASE("OAuth: a JWT through Basic and through the form body, then introspected", "[oauth]") {
+    for (const OAuthClientAuthentication how : both_ways) {
+        INFO(static_cast<int>(how));
+        OAuthFixture f;
+        Client client = f.oauth_client(how);
+        run(f.io, [&]() -> awaitable<void> {
+            const auto before = SteadyClock::now();
+            const OAuthClientCredentials credentials = f.oauth();
+            AccessToken jwt = co_await client.create_oauth_token(credentials);
+            CHECK(std::count(jwt.value.reveal().begin(), jwt.value.reveal().end(), '.') == 2);
+            CHECK(jwt.lifetime() == std::chrono::hours(2));
+            CHECK(jwt.user_id == 0);
+            CHECK(jwt.scope == "api");
+            CHECK(jwt.status == TokenStatus::active);
+            CHECK(jwt.requested_at >= before);
+            CHECK(jwt.local_expiry() <= SteadyClock::now() + std::chrono::hours(2));
+            CHECK(f.fake.oauth_tokens_minted() == 1);
+
+            OAuthTokenInfo info = co_await client.introspect_oauth_token(credentials, jwt.value);
+            CHECK(info.active);
+            CHECK(info.client_id == "svc:etl");
+            REQUIRE(info.expires_at.has_value());
+            REQUIRE(info.issued_at.has_value());
+            CHECK(*info.expires_at - *info.issued_at == std::chrono::hours(2));
+
+            f.fake.expire_oauth_token(jwt.value);
+            info = co_await client.introspect_oauth_token(credentials, jwt.value);
+            CHECK_FALSE(info.active);
+            CHECK(info.client_id.empty());
+        });
+    }
+}
+
+TEST_CASE("OAuth: without expires_in the lifetime is the JWT's exp - iat", "[oauth]") {
+    OAuthFixture f(FakeAlationOptions{.oauth_scope = "", .oauth_created_at = true, .oauth_expires_in = false});
+    Client client = f.client();
+    run(f.io, [&]() -> awaitable<void> {
+        const OAuthClientCredentials credentials = f.oauth();
+        AccessToken jwt = co_await client.create_oauth_token(credentials);
+        CHECK(jwt.lifetime() == std::chrono::hours(2));
+        CHECK(jwt.scope.empty());
+    });
+}
+
+TEST_CASE("OAuth: invalid_client is final and never retried, and the secret stays out", "[oauth]") {
+    for (const OAuthClientAuthentication how : both_ways) {
+        INFO(static_cast<int>(how));
+        OAuthFixture f(FakeAlationOptions{.oauth_invalid_client_code = true});
+        Client client = f.oauth_client(how);
+        run(f.io, [&]() -> awaitable<void> {
+            Diagnostics diag;
+            const OAuthClientCredentials wrong = f.oauth("wrong-Secret-99");
+            auto [ec, jwt] = co_await client.create_oauth_token(wrong, diag, asio::as_tuple(use_awaitable));
+            CHECK(ec == Error::invalid_client_credentials);
+            CHECK(jwt.value.empty());
+            CHECK(diag.http_status() == 401);
+            CHECK(diag.server_code() == "invalid_client");
+            CHECK_FALSE(diag.server_detail().empty());
+            CHECK(diag.to_string().find("wrong-Secret-99") == std::string::npos);
+            CHECK(f.fake.request_count(oauth_token_path()) == 1);
+
+            const OAuthClientCredentials credentials = f.oauth();
+            const Secret jwt_value = f.fake.issue_oauth_token("svc:etl");
+            auto [ec2, info] =
+                co_await client.introspect_oauth_token(wrong, jwt_value, diag, asio::as_tuple(use_awaitable));
+            CHECK(ec2 == Error::invalid_client_credentials);
+            CHECK_FALSE(info.active);
+            OAuthTokenInfo good = co_await client.introspect_oauth_token(credentials, jwt_value);
+            CHECK(good.active);
+        });
+    }
+}
+
+TEST_CASE("OAuth: 400s fail at once, 503 is retried, malformed 200s are named", "[oauth]") {
+    OAuthFixture f;
+    Client client = f.client();
+    const std::string path = oauth_token_path();
+    run(f.io, [&]() -> awaitable<void> {
+        const OAuthClientCredentials credentials = f.oauth();
+        Diagnostics diag;
+        for (const std::string_view error : {"unsupported_grant_type", "invalid_request"}) {
+            const auto before = f.fake.request_count(path);
+            f.fake.inject(path, Fault{.status = 400, .body = R"({"error":")" + std::string(error) + "\"}"});
+            auto [ec, jwt] = co_await client.create_oauth_token(credentials, diag, asio::as_tuple(use_awaitable));
+            CHECK(ec == Error::bad_request);
+            CHECK(diag.server_code() == error);
+            CHECK(f.fake.request_count(path) == before + 1);
+        }
+
+        auto before = f.fake.request_count(path);
+        f.fake.inject(path, Fault{.status = 503}, 2);
+        AccessToken jwt = co_await client.create_oauth_token(credentials);
+        CHECK(jwt.lifetime() == std::chrono::hours(2));
+        CHECK(f.fake.request_count(path) == before + 3);
+
+        const std::pair<std::string, std::string_view> malformed[] = {
+            {R"({"access_token":"opaque"})", "expires_in"},
+            {R"({"access_token":"opaque","expires_in":"soon"})", "expires_in"},
+            {R"({"access_token":"opaque","expires_in":0})", "expires_in"},
+            {R"({"token_type":"Bearer","expires_in":60})", "access_token"},
+            {R"({"status":"failed"})", "access_token"},
+        };
+        for (const auto& [body, field] : malformed) {
+            INFO(body);
+            before = f.fake.request_count(path);
+            f.fake.inject(path, Fault{.status = 200, .body = body});
+            auto [ec, none] = co_await client.create_oauth_token(credentials, diag, asio::as_tuple(use_awaitable));
+            CHECK(ec == Error::malformed_response);
+            CHECK(diag.field() == field);
+            CHECK(none.value.empty());
+            CHECK(f.fake.request_count(path) == before + 1);
+        }
+    });
+}
+
+TEST_CASE("OAuth: an empty client id, secret or token fails with invalid_argument, without a request", "[oauth]") {
+    OAuthFixture f;
+    Client client = f.client();
+    run(f.io, [&]() -> awaitable<void> {
+        Diagnostics diag;
+        const OAuthClientCredentials no_id{"", Secret(oauth_secret)};
+        auto [ec, jwt] = co_await client.create_oauth_token(no_id, diag, asio::as_tuple(use_awaitable));
+        CHECK(ec == Error::invalid_argument);
+        CHECK(diag.message() == "the OAuth client id is empty");
+        const OAuthClientCredentials no_secret{"svc:etl", Secret()};
+        auto [ec2, jwt2] = co_await client.create_oauth_token(no_secret, diag, asio::as_tuple(use_awaitable));
+        CHECK(ec2 == Error::invalid_argument);
+        const OAuthClientCredentials credentials = f.oauth();
+        const Secret empty;
+        auto [ec3, info] =
+            co_await client.introspect_oauth_token(credentials, empty, diag, asio::as_tuple(use_awaitable));
+        CHECK(ec3 == Error::invalid_argument);
+        CHECK(diag.message() == "the token is empty");
+    });
+    CHECK(f.fake.request_count(oauth_token_path()) == 0);
+    CHECK(f.fake.connections_accepted() == 0);
+}

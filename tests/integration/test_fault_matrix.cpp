@@ -33,10 +33,13 @@ struct Outcome {
     std::chrono::milliseconds elapsed{};
 };
 
-// A fake with a user, a refresh token and an access token, and a client with short timeouts.
+// A fake with a user, a refresh token and an access token, an OAuth client and a JWT of it, and a
+// client with short timeouts.
 struct Matrix : Fixture {
     RefreshToken refresh;
     AccessToken access;
+    OAuthClientCredentials oauth{"svc", Secret("oauth-Client-S3cret-7")};
+    Secret jwt;
     ClientOptions options;
     std::vector<std::string> secrets;
 
@@ -44,7 +47,10 @@ struct Matrix : Fixture {
         refresh = refresh_token();
         access = fake.issue_access_token(refresh.value);
         options = fake_options.tls ? tls_options() : fast_options();
-        secrets = {password, std::string(refresh.value.reveal()), std::string(access.value.reveal())};
+        fake.add_oauth_client(oauth.client_id, std::string(oauth.client_secret.reveal()));
+        jwt = fake.issue_oauth_token(oauth.client_id);
+        secrets = {password, std::string(refresh.value.reveal()), std::string(access.value.reveal()),
+                   std::string(oauth.client_secret.reveal()), std::string(jwt.reveal())};
     }
 
     Outcome call(Endpoint e, std::string base_url = {}) {
@@ -91,8 +97,17 @@ struct Matrix : Fixture {
                 out.ec = ec;
                 break;
             }
-            case Endpoint::oauth_token:
-            case Endpoint::oauth_introspect: FAIL_CHECK("the OAuth endpoints are not in the matrix yet"); break;
+            case Endpoint::oauth_token: {
+                auto [ec, t] = co_await client.create_oauth_token(oauth, out.diag, tuple);
+                out.ec = ec;
+                record(t);
+                break;
+            }
+            case Endpoint::oauth_introspect: {
+                auto [ec, info] = co_await client.introspect_oauth_token(oauth, jwt, out.diag, tuple);
+                out.ec = ec;
+                break;
+            }
             }
         });
         out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start);
@@ -129,9 +144,10 @@ struct Matrix : Fixture {
 
 std::string path_of(Endpoint e) { return std::string(detail::path(e)); }
 
-const Endpoint all_endpoints[] = {Endpoint::create_refresh_token,     Endpoint::validate_refresh_token,
-                                  Endpoint::regenerate_refresh_token, Endpoint::create_access_token,
-                                  Endpoint::validate_access_token,    Endpoint::revoke_access_tokens};
+const Endpoint all_endpoints[] = {
+    Endpoint::create_refresh_token, Endpoint::validate_refresh_token, Endpoint::regenerate_refresh_token,
+    Endpoint::create_access_token,  Endpoint::validate_access_token,  Endpoint::revoke_access_tokens,
+    Endpoint::oauth_token,          Endpoint::oauth_introspect};
 
 bool is_ssl_reason(error_code ec, int reason) {
     return ec.category() == asio::error::get_ssl_category() &&
@@ -408,6 +424,15 @@ TEST_CASE("fault matrix: secret hygiene, a server echoing the secret it was sent
     out = m.call(Endpoint::create_refresh_token);
     CHECK(out.ec == Error::server_error);
     CHECK(out.diag.server_detail().find("[redacted]") != std::string::npos);
-    // check_hygiene ran on both outcomes and every token printed.
-    CHECK(m.texts.size() >= 8);
+    // The OAuth client secret, echoed in an invalid_client answer.
+    const std::string client_secret(m.oauth.client_secret.reveal());
+    m.fake.inject(path_of(Endpoint::oauth_token),
+                  Fault{.status = 401,
+                        .body = R"({"error":"invalid_client","error_description":"no client with secret )" +
+                                client_secret + "\"}"});
+    out = m.call(Endpoint::oauth_token);
+    CHECK(out.ec == Error::invalid_client_credentials);
+    CHECK(out.diag.server_detail() == "no client with secret [redacted]");
+    // check_hygiene ran on every outcome and every token printed.
+    CHECK(m.texts.size() >= 12);
 }

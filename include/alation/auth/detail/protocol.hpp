@@ -121,6 +121,7 @@ ALATION_AUTH_DECL std::size_t json_string_size(std::string_view s) noexcept;
 /// statuses are TokenStatus::unknown, not errors; unknown fields are ignored. `requested_at` is
 /// not touched. After a malformed_response, `out` may be partly filled.
 ALATION_AUTH_DECL error_code parse_result(Endpoint e, std::string_view body, RefreshToken& out, Diagnostics& diag);
+/// For Endpoint::oauth_token, the body is OAuth's: see parse_oauth_token_response in oauth.hpp.
 ALATION_AUTH_DECL error_code parse_result(Endpoint e, std::string_view body, AccessToken& out, Diagnostics& diag);
 /// revokeAPIAccessTokens: `{"detail": "<sentence>"}`; the sentence is bounded and cleaned like
 /// the server's text in Diagnostics.
@@ -131,11 +132,13 @@ ALATION_AUTH_DECL TokenStatus parse_token_status(std::string_view text) noexcept
 
 /// What an error body says, cleaned for Diagnostics.
 struct ServerError {
-    /// The JSON `detail` sentence; for other JSON (DRF field errors such as
+    /// OAuth's `error_description`, else the JSON `detail` sentence; for other JSON (DRF field errors such as
     /// `{"user_id": ["This field is required."]}`) the JSON text; for a body that is not JSON,
     /// its first printable characters without tags, scripts, styles or control characters.
     std::string detail;
-    /// The JSON `code`, a string or an integer, as text; empty when absent.
+    /// OAuth's `error` (`invalid_client`, ...), else the JSON `code`, a string or an integer, as
+    /// text; empty when absent. On OAuth answers carrying both, `error` wins: Alation's `code`
+    /// there is a generic 401000 that says less.
     std::string code;
 };
 
@@ -156,12 +159,27 @@ ALATION_AUTH_DECL std::optional<std::chrono::seconds> parse_retry_after(
 /// 401 on createRefreshToken, and 403 there (SSO users): invalid_credentials. 401 on the endpoints
 /// taking a refresh token: refresh_token_expired_or_revoked when the detail says "expired or
 /// revoked" (any case), else invalid_refresh_token. 401 on validateAPIAccessToken:
-/// invalid_access_token. Other 401 and 403: unauthorized. 400: bad_request. 429: rate_limited.
+/// invalid_access_token. On the OAuth endpoints: 401, and `error` invalid_client with 400, 401 or
+/// 403 (RFC 6749 5.2 allows 400 when the credentials were in the body), invalid_client_credentials.
+/// Other 401 and 403: unauthorized. 400: bad_request. 429: rate_limited.
 /// 500, 502, 503, 504: server_error. Anything else: unexpected_status.
 ALATION_AUTH_DECL error_code classify_error_response(Endpoint e, unsigned status, std::string_view body,
                                                      std::string_view retry_after_header,
                                                      std::chrono::system_clock::time_point now, Diagnostics& diag,
                                                      std::string_view secret = {});
+
+/// Declared here for parse_result(AccessToken); documented in oauth.hpp.
+ALATION_AUTH_DECL error_code parse_oauth_token_response(std::string_view body,
+                                                        std::chrono::system_clock::time_point now, AccessToken& out,
+                                                        Diagnostics& diag);
+
+/// Whether a Content-Type header value names `media_type` (lower case): letter case, blanks around
+/// it and parameters such as `; charset=utf-8` do not matter. Shared by the client and the fakes.
+ALATION_AUTH_DECL bool is_media_type(std::string_view content_type, std::string_view media_type) noexcept;
+
+/// Whether a Content-Type is JSON: application/json or a structured `+json` type such as
+/// application/problem+json.
+ALATION_AUTH_DECL bool is_json_content_type(std::string_view content_type) noexcept;
 
 /// Replaces every occurrence of `secret` (when non-empty) in `text` with "[redacted]".
 ALATION_AUTH_DECL void redact(std::string& text, std::string_view secret);

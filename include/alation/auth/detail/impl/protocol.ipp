@@ -210,6 +210,14 @@ inline bool iequals_prefix(std::string_view text, std::string_view prefix) noexc
     return true;
 }
 
+// A Content-Type without its parameters and the blanks around it.
+inline std::string_view media_type_of(std::string_view content_type) noexcept {
+    std::string_view media = content_type.substr(0, content_type.find(';'));
+    while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+    while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+    return media;
+}
+
 // Where `lower_needle` (lower case) first occurs in `text` in any case, or npos.
 inline std::size_t ifind(std::string_view text, std::string_view lower_needle, std::size_t from = 0) noexcept {
     for (std::size_t i = from; i + lower_needle.size() <= text.size(); ++i) {
@@ -285,7 +293,12 @@ inline std::string page_text(std::string_view body, std::string_view secret, std
     return out;
 }
 
-inline Error error_for_status(Endpoint e, unsigned status, std::string_view detail) noexcept {
+inline Error error_for_status(Endpoint e, unsigned status, const ServerError& server) noexcept {
+    // RFC 6749 5.2 allows invalid_client with 400 when the credentials came in the body.
+    const bool oauth = e == Endpoint::oauth_token || e == Endpoint::oauth_introspect;
+    if (oauth && server.code == "invalid_client" && (status == 400 || status == 401 || status == 403)) {
+        return Error::invalid_client_credentials;
+    }
     switch (status) {
     case 400: return Error::bad_request;
     case 429: return Error::rate_limited;
@@ -304,13 +317,15 @@ inline Error error_for_status(Endpoint e, unsigned status, std::string_view deta
     case Endpoint::create_access_token:
     case Endpoint::revoke_access_tokens:
         if (status != 401) break;
-        return ifind(detail, "expired or revoked") != std::string_view::npos ? Error::refresh_token_expired_or_revoked
-                                                                             : Error::invalid_refresh_token;
+        return ifind(server.detail, "expired or revoked") != std::string_view::npos
+                   ? Error::refresh_token_expired_or_revoked
+                   : Error::invalid_refresh_token;
     case Endpoint::validate_access_token:
         if (status == 401) return Error::invalid_access_token;
         break;
     case Endpoint::oauth_token:
     case Endpoint::oauth_introspect:
+        // The client's credentials are the only ones these endpoints take.
         if (status == 401) return Error::invalid_client_credentials;
         break;
     }
@@ -403,6 +418,8 @@ ALATION_AUTH_DECL error_code parse_result(Endpoint e, std::string_view body, Ref
 
 ALATION_AUTH_DECL error_code parse_result(Endpoint e, std::string_view body, AccessToken& out, Diagnostics& diag) {
     using namespace protocol_impl;
+    if (e == Endpoint::oauth_token)
+        return parse_oauth_token_response(body, std::chrono::system_clock::now(), out, diag);
     WipingResource mr;
     error_code parse_ec;
     const json::value v = parse_json(body, mr, parse_ec);
@@ -447,10 +464,16 @@ ALATION_AUTH_DECL ServerError parse_error_body(std::string_view body, std::strin
     if (parse_ec || !v.is_object()) return {page_text(body, secret, max_server_page_text), {}};
     const json::object& o = v.get_object();
     ServerError out;
-    const json::value* detail = o.if_contains("detail");
-    out.detail =
-        clean_text(detail && detail->is_string() ? view(detail->get_string()) : body, secret, max_server_detail);
-    if (const json::value* code = o.if_contains("code")) {
+    const auto string_member = [&o](std::string_view key) -> const json::string* {
+        const json::value* v = o.if_contains(key);
+        return v && v->is_string() ? &v->get_string() : nullptr;
+    };
+    const json::string* detail = string_member("error_description");
+    if (!detail) detail = string_member("detail");
+    out.detail = clean_text(detail ? view(*detail) : body, secret, max_server_detail);
+    if (const json::string* oauth_error = string_member("error")) {
+        out.code = clean_text(view(*oauth_error), secret, max_server_code);
+    } else if (const json::value* code = o.if_contains("code")) {
         if (code->is_string()) out.code = clean_text(view(code->get_string()), secret, max_server_code);
         if (code->is_int64()) out.code = std::to_string(code->get_int64());
         if (code->is_uint64()) out.code = std::to_string(code->get_uint64());
@@ -488,10 +511,23 @@ ALATION_AUTH_DECL error_code classify_error_response(Endpoint e, unsigned status
     ServerError server = parse_error_body(body, secret);
     diag.set_http_status(status);
     diag.set_retry_after(parse_retry_after(retry_after_header, now));
-    const Error result = protocol_impl::error_for_status(e, status, server.detail);
+    const Error result = protocol_impl::error_for_status(e, status, server);
     diag.set_server_detail(std::move(server.detail));
     diag.set_server_code(std::move(server.code));
     return result;
+}
+
+ALATION_AUTH_DECL bool is_media_type(std::string_view content_type, std::string_view media_type) noexcept {
+    const std::string_view media = protocol_impl::media_type_of(content_type);
+    return media.size() == media_type.size() && protocol_impl::iequals_prefix(media, media_type);
+}
+
+ALATION_AUTH_DECL bool is_json_content_type(std::string_view content_type) noexcept {
+    const std::string_view media = protocol_impl::media_type_of(content_type);
+    constexpr std::string_view suffix = "+json";
+    return is_media_type(media, "application/json") ||
+           (media.size() > suffix.size() &&
+            protocol_impl::iequals_prefix(media.substr(media.size() - suffix.size()), suffix));
 }
 
 ALATION_AUTH_DECL void redact(std::string& text, std::string_view secret) {
@@ -503,5 +539,8 @@ ALATION_AUTH_DECL void redact(std::string& text, std::string_view secret) {
 }
 
 }  // namespace alation::auth::detail
+
+// parse_result(AccessToken) answers for the OAuth endpoint too; its parser builds on the helpers above.
+#include <alation/auth/detail/oauth.hpp>
 
 #endif
