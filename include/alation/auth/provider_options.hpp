@@ -80,9 +80,20 @@ inline std::ostream& operator<<(std::ostream& os, const ProviderEvent& e) {
     return os;
 }
 
+/// The header a TokenProvider puts an access token in.
+enum class TokenHeader {
+    /// `TOKEN: <token>`, which every Alation API accepts, for both token sources.
+    token,
+    /// `Authorization: Bearer <token>`, for the endpoints (and proxies) that want the standard form.
+    bearer,
+};
+
 /// How a TokenProvider behaves. The defaults suit a service.
 struct ProviderOptions {
     RefreshPolicy refresh;
+    /// Where try_authorize(), authorize() and send() put the token (try_authorize can also be
+    /// told per request).
+    TokenHeader header = TokenHeader::token;
     /// Where a regenerated refresh token is saved (see RefreshPolicy::regenerate_refresh_token).
     /// Also read when the provider starts: a stored token for the same user that expires later
     /// than the one given to the constructor is used instead; and when the server rejects the

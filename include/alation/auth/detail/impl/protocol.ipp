@@ -355,7 +355,10 @@ ALATION_AUTH_DECL RequestBody refresh_token_request_body(const Credentials& cred
     json += k3;
     append_json_string(json, credentials.name);
     json += k4;
-    return {Secret(std::move(json)), credentials.password};
+    RequestBody body;
+    body.json = Secret(std::move(json));
+    body.secret = credentials.password;
+    return body;
 }
 
 ALATION_AUTH_DECL RequestBody token_request_body(Endpoint e, const Secret& token, std::int64_t user_id) {
@@ -370,7 +373,10 @@ ALATION_AUTH_DECL RequestBody token_request_body(Endpoint e, const Secret& token
     json += k2;
     json += id;
     json += k3;
-    return {Secret(std::move(json)), token};
+    RequestBody body;
+    body.json = Secret(std::move(json));
+    body.secret = token;
+    return body;
 }
 
 ALATION_AUTH_DECL error_code parse_result(Endpoint e, std::string_view body, RefreshToken& out, Diagnostics& diag) {
