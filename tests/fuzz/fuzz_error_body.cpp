@@ -20,9 +20,10 @@ using namespace std::chrono;
 
 namespace {
 
-constexpr Endpoint endpoints[] = {Endpoint::create_refresh_token,     Endpoint::validate_refresh_token,
-                                  Endpoint::regenerate_refresh_token, Endpoint::create_access_token,
-                                  Endpoint::validate_access_token,    Endpoint::revoke_access_tokens};
+constexpr Endpoint endpoints[] = {
+    Endpoint::create_refresh_token, Endpoint::validate_refresh_token, Endpoint::regenerate_refresh_token,
+    Endpoint::create_access_token,  Endpoint::validate_access_token,  Endpoint::revoke_access_tokens,
+    Endpoint::oauth_token,          Endpoint::oauth_introspect};
 constexpr unsigned statuses[] = {0, 200, 302, 400, 401, 403, 404, 429, 500, 501, 502, 503, 504, 599};
 // What the seed corpus echoes back; it has no whitespace, so cleaning cannot reassemble it.
 constexpr std::string_view secret = "tok-S3cr3t\"Value\\42";

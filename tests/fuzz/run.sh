@@ -11,7 +11,7 @@ seconds=${1:?usage: $0 SECONDS}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${ALATION_AUTH_FUZZ_BUILD_DIR:-$root/build-fuzz}
-targets=(fuzz_token_response fuzz_timestamp fuzz_error_body)
+targets=(fuzz_token_response fuzz_timestamp fuzz_error_body fuzz_oauth_token_response fuzz_jwt_payload)
 
 if [[ ! -f $build/CMakeCache.txt ]]; then
     generator=()

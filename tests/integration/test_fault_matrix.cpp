@@ -91,6 +91,8 @@ struct Matrix : Fixture {
                 out.ec = ec;
                 break;
             }
+            case Endpoint::oauth_token:
+            case Endpoint::oauth_introspect: FAIL_CHECK("the OAuth endpoints are not in the matrix yet"); break;
             }
         });
         out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start);

@@ -104,8 +104,9 @@ TEST_CASE("backoff_delay: the policy's jitter, or the server's Retry-After when 
 namespace {
 
 constexpr Endpoint retried_endpoints[] = {Endpoint::validate_refresh_token, Endpoint::regenerate_refresh_token,
-                                          Endpoint::create_access_token, Endpoint::validate_access_token,
-                                          Endpoint::revoke_access_tokens};
+                                          Endpoint::create_access_token,    Endpoint::validate_access_token,
+                                          Endpoint::revoke_access_tokens,   Endpoint::oauth_token,
+                                          Endpoint::oauth_introspect};
 
 const error_code network_errors[] = {
     make_error_code(Error::timeout),
@@ -146,6 +147,7 @@ TEST_CASE("is_retryable: transient failures yes, refusals never") {
         CHECK_FALSE(is_retryable(e, Error::refresh_token_expired_or_revoked, 401, true));
         CHECK_FALSE(is_retryable(e, Error::invalid_access_token, 401, true));
         CHECK_FALSE(is_retryable(e, Error::unauthorized, 403, true));
+        CHECK_FALSE(is_retryable(e, Error::invalid_client_credentials, 401, true));
         CHECK_FALSE(is_retryable(e, Error::unexpected_status, 404, true));
         CHECK_FALSE(is_retryable(e, Error::unexpected_status, 503, true));  // the error decides, not the status
         CHECK_FALSE(is_retryable(e, Error::malformed_response, 200, true));

@@ -1,11 +1,15 @@
 // Copyright (c) 2026 alation-auth developers. Distributed under the Boost Software License 1.0.
+#include <alation/auth/detail/oauth.hpp>
 #include <alation/auth/detail/protocol.hpp>
 
 #include "catch.hpp"
 
 #include <boost/json.hpp>
 
+#include <openssl/evp.h>
+
 #include <chrono>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -129,6 +133,10 @@ TEST_CASE("Endpoints have Alation's paths, with the trailing slash, and names") 
     CHECK(name(Endpoint::create_refresh_token) == "createRefreshToken");
     CHECK(name(Endpoint::regenerate_refresh_token) == "regenRefreshToken");
     CHECK(name(Endpoint::revoke_access_tokens) == "revokeAPIAccessTokens");
+    CHECK(path(Endpoint::oauth_token) == "/oauth/v2/token/");
+    CHECK(path(Endpoint::oauth_introspect) == "/oauth/v2/introspect/");
+    CHECK(name(Endpoint::oauth_token) == "oauth/v2/token");
+    CHECK(name(Endpoint::oauth_introspect) == "oauth/v2/introspect");
 }
 
 TEST_CASE("parse_timestamp reads every RFC 3339 form the server may send") {
@@ -542,9 +550,10 @@ Classified classify(Endpoint e, unsigned status, std::string_view body, std::str
     return c;
 }
 
-constexpr Endpoint all_endpoints[] = {Endpoint::create_refresh_token,     Endpoint::validate_refresh_token,
-                                      Endpoint::regenerate_refresh_token, Endpoint::create_access_token,
-                                      Endpoint::validate_access_token,    Endpoint::revoke_access_tokens};
+constexpr Endpoint all_endpoints[] = {
+    Endpoint::create_refresh_token, Endpoint::validate_refresh_token, Endpoint::regenerate_refresh_token,
+    Endpoint::create_access_token,  Endpoint::validate_access_token,  Endpoint::revoke_access_tokens,
+    Endpoint::oauth_token,          Endpoint::oauth_introspect};
 constexpr Endpoint refresh_token_endpoints[] = {Endpoint::validate_refresh_token, Endpoint::regenerate_refresh_token,
                                                 Endpoint::create_access_token, Endpoint::revoke_access_tokens};
 
@@ -724,4 +733,384 @@ TEST_CASE("Retry-After: delta-seconds and HTTP-dates relative to now") {
     CHECK(classify(Endpoint::create_access_token, 503, "<h1>busy</h1>", "Sat, 28 Nov 2026 04:00:10 GMT")
               .diag.retry_after() == 10s);
     CHECK_FALSE(classify(Endpoint::create_access_token, 503, "", "soon").diag.retry_after().has_value());
+}
+
+namespace {
+
+std::string form(std::string_view s) {
+    std::string out;
+    form_urlencode(out, s);
+    CHECK(out.size() == form_urlencoded_size(s));
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("form_urlencode keeps unreserved characters, writes spaces as + and the rest as %XX", "[oauth]") {
+    CHECK(form("") == "");
+    CHECK(form("AZaz09-._~") == "AZaz09-._~");
+    CHECK(form("a b") == "a+b");
+    CHECK(form("+") == "%2B");
+    CHECK(form("%&=:/?#[]@!$'()*,;\"") == "%25%26%3D%3A%2F%3F%23%5B%5D%40%21%24%27%28%29%2A%2C%3B%22");
+    CHECK(form("\xC3\xA9\xE2\x82\xAC") == "%C3%A9%E2%82%AC");  // é€ as UTF-8
+    CHECK(form("\n\x7f"s + '\0') == "%0A%7F%00");
+}
+
+TEST_CASE("The Basic client header encodes id and secret before base64 (RFC 6749 2.3.1)", "[oauth]") {
+    // base64("svc:s3cret")
+    CHECK(basic_client_authorization("svc", Secret("s3cret")).reveal() == "Basic c3ZjOnMzY3JldA==");
+    // base64("a%3Ab:p+w%25") -- a colon in the id cannot split the pair.
+    CHECK(basic_client_authorization("a:b", Secret("p w%")).reveal() == "Basic YSUzQWI6cCt3JTI1");
+    CHECK(basic_client_authorization("", Secret()).reveal() == "Basic Og==");
+}
+
+TEST_CASE("OAuth client credentials print the id, never the secret", "[oauth]") {
+    std::ostringstream os;
+    os << OAuthClientCredentials{"svc\n\"x", Secret("top-secret-value")};
+    CHECK(os.str() == "OAuthClientCredentials(client_id=\"svc??x\", Secret(16 chars))");
+}
+
+namespace {
+
+const OAuthClientCredentials oauth_client{"svc:1", Secret("p w&=+")};
+const std::string_view oauth_secret_post = "&client_id=svc%3A1&client_secret=p+w%26%3D%2B";
+
+std::string base64url(std::string_view bytes) {
+    std::string out((bytes.size() + 2) / 3 * 4 + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+    out.resize(static_cast<std::size_t>(n));
+    while (!out.empty() && out.back() == '=') out.pop_back();
+    for (char& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
+    return out;
+}
+
+// A JWS-shaped token whose payload is `payload`, as the server would sign it.
+std::string jwt(std::string_view payload) {
+    return base64url(R"({"alg":"RS256","typ":"JWT"})") + "." + base64url(payload) + ".c2lnbmF0dXJl";
+}
+
+const std::string oauth_jwt = jwt(R"({"iat":1764547200,"exp":1764550800,"sub":"svc","client_id":"svc:1"})");
+constexpr sys_seconds oauth_iat{seconds{1764547200}};
+
+std::string token_body(std::string_view extra) {
+    return R"({"access_token":")" + oauth_jwt + "\"" + std::string(extra) + "}";
+}
+
+struct OAuthParsed {
+    error_code ec;
+    AccessToken token;
+    Diagnostics diag;
+};
+
+OAuthParsed parse_oauth(std::string_view body) {
+    OAuthParsed p;
+    p.ec = parse_oauth_token_response(body, now, p.token, p.diag);
+    const std::string texts = p.diag.to_string();
+    CHECK(texts.find(oauth_jwt) == std::string::npos);
+    return p;
+}
+
+std::string jwt_problem(std::string_view token) {
+    JwtTimes times;
+    Diagnostics diag;
+    const error_code ec = decode_jwt_times(token, times, diag);
+    if (!ec) return "ok";
+    CHECK(ec == Error::malformed_response);
+    CHECK(diag.field() == "access_token");
+    return diag.message();
+}
+
+}  // namespace
+
+TEST_CASE("OAuth request bodies are form-urlencoded, with the client's credentials as asked", "[oauth]") {
+    SECTION("token, client_secret_basic") {
+        const RequestBody b = oauth_token_request_body(oauth_client, OAuthClientAuthentication::client_secret_basic);
+        CHECK(b.json.reveal() == "grant_type=client_credentials");
+        CHECK(b.content_type == "application/x-www-form-urlencoded");
+        CHECK(b.authorization == basic_client_authorization("svc:1", Secret("p w&=+")));
+        CHECK(b.secret == oauth_client.client_secret);
+    }
+    SECTION("token, client_secret_post") {
+        const RequestBody b = oauth_token_request_body(oauth_client, OAuthClientAuthentication::client_secret_post);
+        CHECK(b.json.reveal() == "grant_type=client_credentials"s + std::string(oauth_secret_post));
+        CHECK(b.content_type == form_media_type);
+        CHECK(b.authorization.empty());
+        CHECK(b.secret == oauth_client.client_secret);
+    }
+    SECTION("introspection, both ways") {
+        const Secret token("a.b+c/d");
+        const RequestBody basic =
+            oauth_introspect_request_body(oauth_client, token, OAuthClientAuthentication::client_secret_basic);
+        CHECK(basic.json.reveal() == "token=a.b%2Bc%2Fd&token_type_hint=access_token");
+        CHECK(basic.content_type == form_media_type);
+        CHECK_FALSE(basic.authorization.empty());
+        CHECK(basic.secret == oauth_client.client_secret);
+        const RequestBody post =
+            oauth_introspect_request_body(oauth_client, token, OAuthClientAuthentication::client_secret_post);
+        CHECK(post.json.reveal() == "token=a.b%2Bc%2Fd&token_type_hint=access_token"s + std::string(oauth_secret_post));
+        CHECK(post.authorization.empty());
+    }
+    SECTION("unusable arguments are named before any request") {
+        CHECK(argument_problem(oauth_client).empty());
+        CHECK(argument_problem(OAuthClientCredentials{"", Secret("s")}) == "the OAuth client id is empty");
+        CHECK(argument_problem(OAuthClientCredentials{"id", Secret()}) == "the OAuth client secret is empty");
+        CHECK(argument_problem(oauth_client, Secret()) == "the token is empty");
+        CHECK(argument_problem(oauth_client, Secret("t")).empty());
+        CHECK(argument_problem(OAuthClientCredentials{}, Secret("t")) == "the OAuth client id is empty");
+    }
+}
+
+TEST_CASE("An OAuth token response: lifetime from expires_in, from the request's send instant", "[oauth]") {
+    SECTION("every field") {
+        const auto p = parse_oauth(token_body(R"(,"token_type":"Bearer","expires_in":3600,"scope":"catalog:read")"));
+        REQUIRE_FALSE(p.ec);
+        CHECK(p.token.value.reveal() == oauth_jwt);
+        CHECK(p.token.scope == "catalog:read");
+        CHECK(p.token.user_id == 0);
+        CHECK(p.token.status == TokenStatus::active);
+        CHECK(p.token.lifetime() == 3600s);
+        // No created_at: the JWT's iat stands for the server's clock.
+        CHECK(p.token.created_at == oauth_iat);
+        CHECK(p.token.requested_at == SteadyClock::time_point{});
+        CHECK(p.diag == Diagnostics{});
+    }
+    SECTION("created_at, when sent, as RFC 3339 or epoch seconds") {
+        auto p = parse_oauth(token_body(R"(,"expires_in":300,"created_at":"2026-11-28T04:00:00Z")"));
+        REQUIRE_FALSE(p.ec);
+        CHECK(p.token.created_at == utc(2026, 11, 28, 4, 0, 0));
+        CHECK(p.token.expires_at == utc(2026, 11, 28, 4, 5, 0));
+        p = parse_oauth(token_body(R"(,"expires_in":300,"created_at":1764547300)"));
+        REQUIRE_FALSE(p.ec);
+        CHECK(p.token.created_at == oauth_iat + 100s);
+        CHECK(p.token.lifetime() == 300s);
+    }
+    SECTION("an opaque token and no created_at: the local wall clock stands in") {
+        const auto p = parse_oauth(R"({"access_token":"opaque","expires_in":"259200"})");
+        REQUIRE_FALSE(p.ec);
+        CHECK(p.token.created_at == floor<microseconds>(now));
+        CHECK(p.token.lifetime() == 72h);
+        CHECK(p.token.scope.empty());
+    }
+    SECTION("expires_in: whole positive seconds, as a number or digits; huge values are bounded") {
+        for (const std::string_view ok : {"3600", "3600.0", "3.6e3", "\"3600\"", "\"0003600\""}) {
+            INFO(ok);
+            const auto p = parse_oauth(token_body(",\"expires_in\":" + std::string(ok)));
+            REQUIRE_FALSE(p.ec);
+            CHECK(p.token.lifetime() == 3600s);
+        }
+        for (const std::string_view huge : {"1e300", "18446744073709551615", "\"99999999999999999999999\""}) {
+            INFO(huge);
+            const auto p = parse_oauth(token_body(",\"expires_in\":" + std::string(huge)));
+            REQUIRE_FALSE(p.ec);
+            CHECK(p.token.lifetime() == duration_cast<microseconds>(max_token_lifetime));
+            CHECK(p.token.local_expiry() > p.token.requested_at);
+        }
+    }
+    SECTION("parse_result answers for the OAuth endpoint with this parser") {
+        AccessToken token;
+        Diagnostics diag;
+        REQUIRE_FALSE(parse_result(Endpoint::oauth_token, token_body(R"(,"expires_in":60)"), token, diag));
+        CHECK(token.lifetime() == 60s);
+        CHECK(token.user_id == 0);
+    }
+}
+
+TEST_CASE("An OAuth token response without expires_in takes the JWT's exp - iat", "[oauth]") {
+    SECTION("a JWT with both") {
+        const auto p = parse_oauth(token_body(""));
+        REQUIRE_FALSE(p.ec);
+        CHECK(p.token.lifetime() == 1h);
+        CHECK(p.token.created_at == oauth_iat);
+    }
+    SECTION("fractional NumericDates are truncated") {
+        const auto p = parse_oauth(R"({"access_token":")" + jwt(R"({"iat":100.9,"exp":400.2})") + "\"}");
+        REQUIRE_FALSE(p.ec);
+        CHECK(p.token.lifetime() == 300s);
+    }
+    SECTION("no lifetime anywhere is an error naming expires_in, never a guess") {
+        const std::vector<std::pair<std::string, std::string_view>> cases = {
+            {"opaque", "missing, and the access_token is not a JWT: not three dot-separated parts"},
+            {jwt(R"({"iat":100})"), "missing, and the access_token's JWT does not carry both iat and exp"},
+            {jwt(R"({"exp":100})"), "missing, and the access_token's JWT does not carry both iat and exp"},
+            {jwt(R"({"iat":100,"exp":100})"),
+             "missing, and the access_token's JWT expires (exp) before it was issued (iat)"},
+            {jwt(R"({"iat":200,"exp":100})"),
+             "missing, and the access_token's JWT expires (exp) before it was issued (iat)"},
+            {jwt("[1,2]"), "missing, and the access_token is not a JWT: the payload is an array, not a JSON object"},
+            {jwt(R"({"iat":"100","exp":200})"),
+             "missing, and the access_token is not a JWT: the payload's iat is expected a number, got a string"},
+        };
+        for (const auto& [token, message] : cases) {
+            INFO(token);
+            const auto p = parse_oauth(R"({"access_token":")" + token + "\"}");
+            CHECK(p.ec == Error::malformed_response);
+            CHECK(p.diag.field() == "expires_in");
+            CHECK(p.diag.message() == message);
+        }
+    }
+}
+
+TEST_CASE("A JWT payload is decoded defensively", "[oauth]") {
+    CHECK(jwt_problem(jwt(R"({"iat":1,"exp":2})")) == "ok");
+    CHECK(jwt_problem(jwt("{}")) == "ok");
+    // Padding is not in RFC 7515, but costs nothing to accept.
+    CHECK(jwt_problem("h." + base64url(R"({"a":1})") + "==.s") == "ok");
+    CHECK(jwt_problem("h." + base64url(R"({"a":1})") + "=.s") == "the payload is not base64url");
+    CHECK(jwt_problem("h." + base64url(R"({"iat":1,"exp":2})") + ".") == "ok");  // unsecured: empty signature
+    CHECK(jwt_problem("") == "not three dot-separated parts");
+    CHECK(jwt_problem("a.b") == "not three dot-separated parts");
+    CHECK(jwt_problem("a.b.c.d.e") == "not three dot-separated parts");
+    CHECK(jwt_problem("h.ab+/.s") == "the payload is not base64url");
+    CHECK(jwt_problem("h.a.s") == "the payload is not base64url");  // 6 bits cannot make a byte
+    CHECK(jwt_problem("h.e30==x.s") == "the payload is not base64url");
+    CHECK(jwt_problem("h.." + base64url("x")).starts_with("the payload is not JSON"));
+    CHECK(jwt_problem("h." + base64url("{\"iat\":") + ".s").starts_with("the payload is not JSON"));
+    CHECK(jwt_problem(jwt("\"text\"")) == "the payload is a string, not a JSON object");
+    CHECK(jwt_problem(jwt(std::string(100, '[') + std::string(100, ']'))).starts_with("the payload is not JSON"));
+    CHECK(jwt_problem(jwt(R"({"exp":1e20})")) == "the payload's exp is not a date between 1970 and 9999");
+    CHECK(jwt_problem(jwt(R"({"exp":99999999999999999999999})")) ==
+          "the payload's exp is not a date between 1970 and 9999");
+    CHECK(jwt_problem(jwt(R"({"iat":-1})")) == "the payload's iat is not a date between 1970 and 9999");
+    CHECK(jwt_problem(jwt(R"({"iat":-1e300})")) == "the payload's iat is not a date between 1970 and 9999");
+    CHECK(jwt_problem(jwt(R"({"iat":null})")) == "the payload's iat is expected a number, got null");
+    CHECK(jwt_problem(jwt(R"({"exp":true})")) == "the payload's exp is expected a number, got a boolean");
+    JwtTimes times;
+    Diagnostics diag;
+    REQUIRE_FALSE(decode_jwt_times(jwt(R"({"iat":1,"exp":253402300799})"), times, diag));
+    CHECK(times.issued_at == sys_seconds{1s});
+    CHECK(times.expires_at == sys_days{9999y / December / 31} + 23h + 59min + 59s);
+}
+
+TEST_CASE("An OAuth token response that breaks the contract is malformed, naming the field", "[oauth]") {
+    const std::vector<std::tuple<std::string, std::string_view, std::string_view>> cases = {
+        {R"({"expires_in":3600})", "access_token", "missing"},
+        {R"({"access_token":"","expires_in":3600})", "access_token", "empty"},
+        {R"({"access_token":7,"expires_in":3600})", "access_token", "expected a string, got a number"},
+        {R"({"access_token":null,"expires_in":3600})", "access_token", "expected a string, got null"},
+        {token_body(R"(,"expires_in":0)"), "expires_in", "not a positive number of seconds"},
+        {token_body(R"(,"expires_in":-5)"), "expires_in", "not a positive number of seconds"},
+        {token_body(R"(,"expires_in":3600.5)"), "expires_in", "not a whole number of seconds"},
+        {token_body(R"(,"expires_in":"36x")"), "expires_in", "not a number of seconds"},
+        {token_body(R"(,"expires_in":"-5")"), "expires_in", "not a number of seconds"},
+        {token_body(R"(,"expires_in":"")"), "expires_in", "not a number of seconds"},
+        {token_body(R"(,"expires_in":" 60")"), "expires_in", "not a number of seconds"},
+        {token_body(R"(,"expires_in":null)"), "expires_in", "expected a number, got null"},
+        {token_body(R"(,"expires_in":true)"), "expires_in", "expected a number, got a boolean"},
+        {token_body(R"(,"expires_in":[60])"), "expires_in", "expected a number, got an array"},
+        {token_body(R"(,"expires_in":60,"token_type":1)"), "token_type", "expected a string, got a number"},
+        {token_body(R"(,"expires_in":60,"scope":["a"])"), "scope", "expected a string, got an array"},
+        {token_body(R"(,"expires_in":60,"created_at":"yesterday")"), "created_at", "not an RFC 3339 timestamp"},
+        {token_body(R"(,"expires_in":60,"created_at":-1)"), "created_at", "not a date between 1970 and 9999"},
+        {token_body(R"(,"expires_in":60,"created_at":null)"), "created_at", "expected a number, got null"},
+        {token_body(R"(,"expires_in":-0e30076200)"), "expires_in", "not a number"},
+        {token_body(R"(,"expires_in":60,"created_at":-0e30076200)"), "created_at", "not a number"},
+        {"[]", "", "expected a JSON object, got an array"},
+        {R"({"status": "failed"})", "access_token", "missing"},
+    };
+    for (const auto& [body, field, message] : cases) {
+        INFO(body);
+        const auto p = parse_oauth(body);
+        CHECK(p.ec == Error::malformed_response);
+        CHECK(p.diag.field() == field);
+        CHECK(p.diag.message() == message);
+    }
+    const auto p = parse_oauth("<html>502</html>");
+    CHECK(p.ec == Error::malformed_response);
+    CHECK(p.diag.message().starts_with("not JSON"));
+}
+
+TEST_CASE("Introspection: active with its claims, or inactive and nothing else", "[oauth]") {
+    const auto introspect = [](std::string_view body, OAuthTokenInfo& info, Diagnostics& diag) {
+        return parse_result(Endpoint::oauth_introspect, body, info, diag);
+    };
+    OAuthTokenInfo info;
+    Diagnostics diag;
+    REQUIRE_FALSE(introspect(R"({"active":true,"client_id":"svc:1","sub":"svc","scope":"read",)"
+                             R"("token_type":"Bearer","exp":1764550800,"iat":1764547200,"extra":[1]})",
+                             info, diag));
+    CHECK(info.active);
+    CHECK(info.client_id == "svc:1");
+    CHECK(info.subject == "svc");
+    CHECK(info.scope == "read");
+    CHECK(info.token_type == "Bearer");
+    CHECK(info.issued_at == oauth_iat);
+    CHECK(info.expires_at == oauth_iat + 1h);
+    std::ostringstream os;
+    os << info;
+    CHECK(os.str() == "OAuthTokenInfo(active=true, client_id=\"svc:1\", subject=\"svc\", expires_at=" +
+                          format_timestamp(oauth_iat + 1h) + ")");
+
+    REQUIRE_FALSE(introspect(R"({"active":true})", info, diag));
+    CHECK(info.active);
+    CHECK(info.client_id.empty());
+    CHECK_FALSE(info.expires_at);
+
+    REQUIRE_FALSE(introspect(R"({"active":false,"exp":"junk","client_id":7})", info, diag));
+    CHECK_FALSE(info.active);
+    CHECK(info.client_id.empty());
+
+    const std::vector<std::tuple<std::string_view, std::string_view, std::string_view>> bad = {
+        {R"({})", "active", "missing"},
+        {R"({"active":"true"})", "active", "expected a boolean, got a string"},
+        {R"({"active":1})", "active", "expected a boolean, got a number"},
+        {R"({"active":true,"exp":"1764550800"})", "exp", "expected a number, got a string"},
+        {R"({"active":true,"iat":-5})", "iat", "not a date between 1970 and 9999"},
+        {R"({"active":true,"sub":{}})", "sub", "expected a string, got an object"},
+        {R"({"active":true,"client_id":null})", "client_id", "expected a string, got null"},
+        {R"(true)", "", "expected a JSON object, got a boolean"},
+    };
+    for (const auto& [body, field, message] : bad) {
+        INFO(body);
+        diag.clear();
+        CHECK(introspect(body, info, diag) == Error::malformed_response);
+        CHECK(diag.field() == field);
+        CHECK(diag.message() == message);
+    }
+}
+
+TEST_CASE("OAuth error responses map to the library's errors, error and error_description in Diagnostics", "[oauth]") {
+    const auto invalid_client = R"({"error":"invalid_client","error_description":"Client authentication failed."})";
+    for (const Endpoint e : {Endpoint::oauth_token, Endpoint::oauth_introspect}) {
+        INFO(name(e));
+        auto c = classify(e, 401, invalid_client);
+        CHECK(c.ec == Error::invalid_client_credentials);
+        CHECK(c.diag.server_code() == "invalid_client");
+        CHECK(c.diag.server_detail() == "Client authentication failed.");
+        // Credentials in the body may earn a 400 (RFC 6749 5.2).
+        CHECK(classify(e, 400, invalid_client).ec == Error::invalid_client_credentials);
+        CHECK(classify(e, 403, invalid_client).ec == Error::invalid_client_credentials);
+        CHECK(classify(e, 401, "").ec == Error::invalid_client_credentials);
+        CHECK(classify(e, 401, "<html>Unauthorized</html>").ec == Error::invalid_client_credentials);
+        CHECK(classify(e, 403, R"({"detail":"Forbidden."})").ec == Error::unauthorized);
+        c = classify(e, 400, R"({"error":"unsupported_grant_type"})");
+        CHECK(c.ec == Error::bad_request);
+        CHECK(c.diag.server_code() == "unsupported_grant_type");
+        CHECK(c.diag.server_detail() == R"({"error":"unsupported_grant_type"})");
+        CHECK(classify(e, 400, R"({"error":"invalid_request","error_description":"x"})").ec == Error::bad_request);
+        CHECK(classify(e, 400, R"({"error":"unauthorized_client"})").ec == Error::bad_request);
+        c = classify(e, 429, R"({"error":"slow_down"})", "7");
+        CHECK(c.ec == Error::rate_limited);
+        CHECK(c.diag.retry_after() == 7s);
+        CHECK(classify(e, 503, "<html>down</html>").ec == Error::server_error);
+        // With Alation's code as well, OAuth's error says more.
+        c = classify(e, 401, R"({"error":"invalid_client","error_description":"d","code":"401000"})");
+        CHECK(c.diag.server_code() == "invalid_client");
+        CHECK(c.diag.server_detail() == "d");
+    }
+    // `error` means nothing special to the integration endpoints.
+    CHECK(classify(Endpoint::create_access_token, 400, invalid_client).ec == Error::bad_request);
+    CHECK(classify(Endpoint::create_access_token, 401, invalid_client).ec == Error::invalid_refresh_token);
+}
+
+TEST_CASE("The client secret is redacted from what an OAuth error echoes", "[oauth]") {
+    const std::string secret = "s3cr\"et-value";
+    const auto c =
+        classify(Endpoint::oauth_token, 401,
+                 R"({"error":"invalid_client","error_description":"bad secret s3cr\"et-value for svc"})", {}, secret);
+    CHECK(c.ec == Error::invalid_client_credentials);
+    CHECK(c.diag.server_detail() == "bad secret [redacted] for svc");
+    const auto in_error =
+        classify(Endpoint::oauth_token, 400, R"({"error":"s3cr\"et-value"})", {}, secret).diag.server_code();
+    CHECK(in_error == "[redacted]");
 }

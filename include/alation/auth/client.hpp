@@ -4,6 +4,7 @@
 
 #include <alation/auth/client_options.hpp>
 #include <alation/auth/detail/client_impl.hpp>
+#include <alation/auth/detail/oauth.hpp>
 #include <alation/auth/detail/protocol.hpp>
 #include <alation/auth/error.hpp>
 #include <alation/auth/token.hpp>
@@ -20,7 +21,7 @@
 namespace alation::auth {
 
 /// A client for Alation's token endpoints (createRefreshToken, createAPIAccessToken and the rest
-/// of the token lifecycle).
+/// of the token lifecycle) and for OAuth 2.0 client credentials (create_oauth_token).
 ///
 /// Every asynchronous function:
 /// - takes any Asio completion token, with handler signature `void(error_code, T)`, and defaults
@@ -209,7 +210,60 @@ public:
                                        std::forward<CompletionToken>(token));
     }
 
+    /// OAuth 2.0 client credentials grant (`POST /oauth/v2/token/`): a JWT access token for an
+    /// OAuth client (a service account), sent in the TOKEN header like any access token.
+    /// Signature: `void(error_code, AccessToken)`. The id and secret go as HTTP Basic or in the
+    /// form body, as ClientOptions::oauth_client_authentication says. The token's lifetime is the
+    /// granted `expires_in` (or the JWT's own `exp - iat`) counted from when the request was sent,
+    /// so local_expiry() is skew-proof; its user_id is 0 and its scope is the granted one.
+    /// Fails with invalid_client_credentials when the server refuses the client (`invalid_client`;
+    /// never retried), bad_request for its other 400s (`invalid_request`,
+    /// `unsupported_grant_type`: Diagnostics has OAuth's `error` as server_code() and its
+    /// `error_description` as server_detail()), malformed_response when the answer grants no
+    /// lifetime the library can count, and invalid_argument for an empty id or secret. Retried
+    /// like create_access_token: a second JWT is harmless.
+    template <class CompletionToken = DefaultCompletionToken>
+    auto create_oauth_token(const OAuthClientCredentials& credentials, CompletionToken&& token = {}) {
+        return call_oauth_token(credentials, nullptr, std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = DefaultCompletionToken>
+    auto create_oauth_token(const OAuthClientCredentials& credentials, Diagnostics& diag,
+                            CompletionToken&& token = {}) {
+        return call_oauth_token(credentials, &diag, std::forward<CompletionToken>(token));
+    }
+
+    /// OAuth 2.0 token introspection (`POST /oauth/v2/introspect/`, RFC 7662), authenticated with
+    /// the OAuth client's credentials as create_oauth_token is. Signature:
+    /// `void(error_code, OAuthTokenInfo)`: `active` false for a token that expired, was revoked or
+    /// is unknown (that is an answer, not an error), else its claims. Fails like
+    /// create_oauth_token, and with invalid_argument for an empty token.
+    template <class CompletionToken = DefaultCompletionToken>
+    auto introspect_oauth_token(const OAuthClientCredentials& credentials, const Secret& access_token,
+                                CompletionToken&& token = {}) {
+        return call_oauth_introspect(credentials, access_token, nullptr, std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken = DefaultCompletionToken>
+    auto introspect_oauth_token(const OAuthClientCredentials& credentials, const Secret& access_token,
+                                Diagnostics& diag, CompletionToken&& token = {}) {
+        return call_oauth_introspect(credentials, access_token, &diag, std::forward<CompletionToken>(token));
+    }
+
 private:
+    template <class CompletionToken>
+    auto call_oauth_token(const OAuthClientCredentials& credentials, Diagnostics* diag, CompletionToken&& token) {
+        return call<AccessToken>(detail::Endpoint::oauth_token,
+                                 detail::oauth_token_request_body(credentials, options().oauth_client_authentication),
+                                 detail::argument_problem(credentials), diag, std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken>
+    auto call_oauth_introspect(const OAuthClientCredentials& credentials, const Secret& access_token, Diagnostics* diag,
+                               CompletionToken&& token) {
+        return call<OAuthTokenInfo>(
+            detail::Endpoint::oauth_introspect,
+            detail::oauth_introspect_request_body(credentials, access_token, options().oauth_client_authentication),
+            detail::argument_problem(credentials, access_token), diag, std::forward<CompletionToken>(token));
+    }
+
     template <class Result, class CompletionToken>
     auto call_with(detail::Endpoint endpoint, const Secret& token_value, std::int64_t user_id, Diagnostics* diag,
                    CompletionToken&& token) {
@@ -234,5 +288,6 @@ private:
 ALATION_AUTH_DETAIL_FIX_AWAITABLE_EXCEPTION_PTR(::alation::auth::RefreshToken)
 ALATION_AUTH_DETAIL_FIX_AWAITABLE_EXCEPTION_PTR(::alation::auth::AccessToken)
 ALATION_AUTH_DETAIL_FIX_AWAITABLE_EXCEPTION_PTR(::alation::auth::RevokeResult)
+ALATION_AUTH_DETAIL_FIX_AWAITABLE_EXCEPTION_PTR(::alation::auth::OAuthTokenInfo)
 
 #endif

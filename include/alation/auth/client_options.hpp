@@ -3,6 +3,7 @@
 #define ALATION_AUTH_CLIENT_OPTIONS_HPP
 
 #include <alation/auth/secret.hpp>
+#include <alation/auth/token.hpp>
 
 #include <boost/asio/ssl/context.hpp>
 
@@ -75,6 +76,12 @@ struct ClientOptions {
     /// When `proxy` is not set, take it from the environment as curl does: https_proxy,
     /// HTTPS_PROXY (http_proxy for http targets), then all_proxy, ALL_PROXY; no_proxy, NO_PROXY.
     bool proxy_from_environment = true;
+
+    /// How create_oauth_token and introspect_oauth_token present the OAuth client's id and
+    /// secret. HTTP Basic by default: RFC 6749 (2.3.1) requires every server to support it, and it
+    /// keeps the secret out of request bodies that proxies or servers might log; choose
+    /// client_secret_post for a server that accepts the credentials only in the form body.
+    OAuthClientAuthentication oauth_client_authentication = OAuthClientAuthentication::client_secret_basic;
 
     /// Retries of each call; RetryPolicy::none() turns them off.
     RetryPolicy retry;

@@ -124,7 +124,9 @@ public:
     [[nodiscard]] unsigned http_status() const noexcept { return http_status_; }
     /// The server's `detail` sentence, or the start of a non-JSON body (an HTML error page).
     [[nodiscard]] const std::string& server_detail() const noexcept { return server_detail_; }
-    /// The server's six-digit `code`, when it sent one.
+    /// The server's six-digit `code`, when it sent one; on the OAuth endpoints its `error`
+    /// (`invalid_client`, `invalid_request`, `unsupported_grant_type`, ...), whose
+    /// `error_description` is then server_detail().
     [[nodiscard]] const std::string& server_code() const noexcept { return server_code_; }
     /// For malformed_response: the JSON field that was missing or wrong.
     [[nodiscard]] const std::string& field() const noexcept { return field_; }

@@ -10,6 +10,7 @@
 
 #include <alation/auth/detail/impl/backoff.ipp>
 #include <alation/auth/detail/impl/client_impl.ipp>
+#include <alation/auth/detail/impl/oauth.ipp>
 #include <alation/auth/detail/impl/protocol.ipp>
 #include <alation/auth/detail/impl/timestamp.ipp>
 #include <alation/auth/detail/impl/url.ipp>

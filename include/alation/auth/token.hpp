@@ -13,6 +13,16 @@
 #include <string_view>
 
 namespace alation::auth {
+namespace detail {
+// Text from the server or the environment, fit for a quoted log field: control characters and
+// quotes in it must not forge log lines.
+inline std::string log_safe(std::string_view text) {
+    std::string out(text);
+    for (char& c : out)
+        if (static_cast<unsigned char>(c) < 0x20 || c == '\x7f' || c == '"') c = '?';
+    return out;
+}
+}  // namespace detail
 
 /// An instant on the server's clock, as the server wrote it (RFC 3339, UTC).
 using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
@@ -42,6 +52,28 @@ struct Credentials {
     Secret password;
     /// The refresh token's name, shown in Alation's UI; one per integration is the custom.
     std::string name;
+};
+
+/// How an OAuth client proves its identity to the token endpoint (RFC 6749 §2.3.1).
+enum class OAuthClientAuthentication {
+    /// `Authorization: Basic base64(id:secret)`, each form-urlencoded first. Every OAuth server
+    /// must accept it, so it is the default.
+    client_secret_basic,
+    /// `client_id` and `client_secret` as fields of the form body.
+    client_secret_post,
+};
+
+/// An OAuth 2.0 client (a service account) for the client credentials grant: what buys a JWT
+/// access token from `/oauth/v2/token/` without a password or a refresh token.
+struct OAuthClientCredentials {
+    std::string client_id;
+    Secret client_secret;
+
+    /// Redacted: the client id, never the secret.
+    friend std::ostream& operator<<(std::ostream& os, const OAuthClientCredentials& c) {
+        return os << "OAuthClientCredentials(client_id=\"" << detail::log_safe(c.client_id) << "\", " << c.client_secret
+                  << ")";
+    }
 };
 
 /// Lifetime bookkeeping shared by both token kinds.
@@ -77,12 +109,9 @@ struct RefreshToken : TokenTimes {
 
     /// Redacted: the name, user and expiry, never the value.
     friend std::ostream& operator<<(std::ostream& os, const RefreshToken& t) {
-        // The name comes from the server: control characters in it must not forge log lines.
-        std::string name = t.name;
-        for (char& c : name)
-            if (static_cast<unsigned char>(c) < 0x20 || c == '\x7f' || c == '"') c = '?';
-        return os << "RefreshToken(name=\"" << name << "\", user_id=" << t.user_id << ", status=" << t.status
-                  << ", expires_at=" << detail::format_timestamp(t.expires_at) << ", " << t.value << ")";
+        return os << "RefreshToken(name=\"" << detail::log_safe(t.name) << "\", user_id=" << t.user_id
+                  << ", status=" << t.status << ", expires_at=" << detail::format_timestamp(t.expires_at) << ", "
+                  << t.value << ")";
     }
 };
 
@@ -93,11 +122,38 @@ struct AccessToken : TokenTimes {
     std::int64_t user_id = 0;
     /// As the server last reported it; the library does not update it as time passes.
     TokenStatus status = TokenStatus::unknown;
+    /// OAuth only: the scope the server granted, empty when it named none.
+    std::string scope;
 
     /// Redacted: the user and expiry, never the value.
     friend std::ostream& operator<<(std::ostream& os, const AccessToken& t) {
         return os << "AccessToken(user_id=" << t.user_id << ", status=" << t.status
                   << ", expires_at=" << detail::format_timestamp(t.expires_at) << ", " << t.value << ")";
+    }
+};
+
+/// What `/oauth/v2/introspect/` says about a token (RFC 7662). An inactive token (expired,
+/// revoked or unknown) carries nothing but `active == false`; the claims are informative and
+/// optional, and none of them is secret.
+struct OAuthTokenInfo {
+    bool active = false;
+    /// The OAuth client the token was issued to (`client_id`).
+    std::string client_id;
+    /// The token's subject (`sub`): the service account.
+    std::string subject;
+    std::string scope;
+    /// `token_type`, e.g. "Bearer".
+    std::string token_type;
+    /// `exp` and `iat`, on the server's clock.
+    std::optional<Timestamp> expires_at;
+    std::optional<Timestamp> issued_at;
+
+    friend std::ostream& operator<<(std::ostream& os, const OAuthTokenInfo& t) {
+        os << "OAuthTokenInfo(active=" << (t.active ? "true" : "false");
+        if (!t.client_id.empty()) os << ", client_id=\"" << detail::log_safe(t.client_id) << '"';
+        if (!t.subject.empty()) os << ", subject=\"" << detail::log_safe(t.subject) << '"';
+        if (t.expires_at) os << ", expires_at=" << detail::format_timestamp(*t.expires_at);
+        return os << ")";
     }
 };
 

@@ -30,6 +30,10 @@ enum class Endpoint {
     create_access_token,
     validate_access_token,
     revoke_access_tokens,
+    /// OAuth 2.0 client credentials grant (form-urlencoded, see detail/oauth.hpp).
+    oauth_token,
+    /// OAuth 2.0 token introspection, RFC 7662.
+    oauth_introspect,
 };
 
 /// The endpoint's path below the base URL, with the trailing slash the server requires.
@@ -41,14 +45,18 @@ inline std::string_view path(Endpoint e) noexcept {
     case Endpoint::create_access_token: return "/integration/v1/createAPIAccessToken/";
     case Endpoint::validate_access_token: return "/integration/v1/validateAPIAccessToken/";
     case Endpoint::revoke_access_tokens: return "/integration/v1/revokeAPIAccessTokens/";
+    case Endpoint::oauth_token: return "/oauth/v2/token/";
+    case Endpoint::oauth_introspect: return "/oauth/v2/introspect/";
     }
     return {};
 }
 
-/// The endpoint's name as Alation's documentation spells it, for messages.
+/// The endpoint's name as Alation's documentation spells it, for messages: "createAPIAccessToken"
+/// for the integration endpoints, the path without its outer slashes ("oauth/v2/token") for OAuth.
 inline std::string_view name(Endpoint e) noexcept {
+    constexpr std::string_view integration = "/integration/v1/";
     std::string_view p = path(e);
-    p.remove_prefix(std::string_view("/integration/v1/").size());
+    p.remove_prefix(p.starts_with(integration) ? integration.size() : 1);
     p.remove_suffix(1);
     return p;
 }
@@ -74,7 +82,7 @@ struct RequestBody {
     /// The Content-Type of `json`: form-urlencoded for the OAuth endpoints.
     std::string_view content_type = "application/json";
     /// When not empty, the Authorization header (HTTP Basic client credentials for OAuth).
-    Secret authorization;
+    Secret authorization{};
 };
 
 /// Why a caller's arguments cannot make a valid request, or empty when they can: the library
@@ -113,6 +121,7 @@ ALATION_AUTH_DECL std::size_t json_string_size(std::string_view s) noexcept;
 /// statuses are TokenStatus::unknown, not errors; unknown fields are ignored. `requested_at` is
 /// not touched. After a malformed_response, `out` may be partly filled.
 ALATION_AUTH_DECL error_code parse_result(Endpoint e, std::string_view body, RefreshToken& out, Diagnostics& diag);
+/// For Endpoint::oauth_token, the body is OAuth's: see parse_oauth_token_response in oauth.hpp.
 ALATION_AUTH_DECL error_code parse_result(Endpoint e, std::string_view body, AccessToken& out, Diagnostics& diag);
 /// revokeAPIAccessTokens: `{"detail": "<sentence>"}`; the sentence is bounded and cleaned like
 /// the server's text in Diagnostics.
@@ -123,11 +132,13 @@ ALATION_AUTH_DECL TokenStatus parse_token_status(std::string_view text) noexcept
 
 /// What an error body says, cleaned for Diagnostics.
 struct ServerError {
-    /// The JSON `detail` sentence; for other JSON (DRF field errors such as
+    /// OAuth's `error_description`, else the JSON `detail` sentence; for other JSON (DRF field errors such as
     /// `{"user_id": ["This field is required."]}`) the JSON text; for a body that is not JSON,
     /// its first printable characters without tags, scripts, styles or control characters.
     std::string detail;
-    /// The JSON `code`, a string or an integer, as text; empty when absent.
+    /// OAuth's `error` (`invalid_client`, ...), else the JSON `code`, a string or an integer, as
+    /// text; empty when absent. On OAuth answers carrying both, `error` wins: Alation's `code`
+    /// there is a generic 401000 that says less.
     std::string code;
 };
 
@@ -148,12 +159,19 @@ ALATION_AUTH_DECL std::optional<std::chrono::seconds> parse_retry_after(
 /// 401 on createRefreshToken, and 403 there (SSO users): invalid_credentials. 401 on the endpoints
 /// taking a refresh token: refresh_token_expired_or_revoked when the detail says "expired or
 /// revoked" (any case), else invalid_refresh_token. 401 on validateAPIAccessToken:
-/// invalid_access_token. Other 401 and 403: unauthorized. 400: bad_request. 429: rate_limited.
+/// invalid_access_token. On the OAuth endpoints: 401, and `error` invalid_client with 400, 401 or
+/// 403 (RFC 6749 5.2 allows 400 when the credentials were in the body), invalid_client_credentials.
+/// Other 401 and 403: unauthorized. 400: bad_request. 429: rate_limited.
 /// 500, 502, 503, 504: server_error. Anything else: unexpected_status.
 ALATION_AUTH_DECL error_code classify_error_response(Endpoint e, unsigned status, std::string_view body,
                                                      std::string_view retry_after_header,
                                                      std::chrono::system_clock::time_point now, Diagnostics& diag,
                                                      std::string_view secret = {});
+
+/// Declared here for parse_result(AccessToken); documented in oauth.hpp.
+ALATION_AUTH_DECL error_code parse_oauth_token_response(std::string_view body,
+                                                        std::chrono::system_clock::time_point now, AccessToken& out,
+                                                        Diagnostics& diag);
 
 /// Replaces every occurrence of `secret` (when non-empty) in `text` with "[redacted]".
 ALATION_AUTH_DECL void redact(std::string& text, std::string_view secret);

@@ -285,7 +285,12 @@ inline std::string page_text(std::string_view body, std::string_view secret, std
     return out;
 }
 
-inline Error error_for_status(Endpoint e, unsigned status, std::string_view detail) noexcept {
+inline Error error_for_status(Endpoint e, unsigned status, const ServerError& server) noexcept {
+    // RFC 6749 5.2 allows invalid_client with 400 when the credentials came in the body.
+    const bool oauth = e == Endpoint::oauth_token || e == Endpoint::oauth_introspect;
+    if (oauth && server.code == "invalid_client" && (status == 400 || status == 401 || status == 403)) {
+        return Error::invalid_client_credentials;
+    }
     switch (status) {
     case 400: return Error::bad_request;
     case 429: return Error::rate_limited;
@@ -304,10 +309,16 @@ inline Error error_for_status(Endpoint e, unsigned status, std::string_view deta
     case Endpoint::create_access_token:
     case Endpoint::revoke_access_tokens:
         if (status != 401) break;
-        return ifind(detail, "expired or revoked") != std::string_view::npos ? Error::refresh_token_expired_or_revoked
-                                                                             : Error::invalid_refresh_token;
+        return ifind(server.detail, "expired or revoked") != std::string_view::npos
+                   ? Error::refresh_token_expired_or_revoked
+                   : Error::invalid_refresh_token;
     case Endpoint::validate_access_token:
         if (status == 401) return Error::invalid_access_token;
+        break;
+    case Endpoint::oauth_token:
+    case Endpoint::oauth_introspect:
+        // The client's credentials are the only ones these endpoints take.
+        if (status == 401) return Error::invalid_client_credentials;
         break;
     }
     return Error::unauthorized;
@@ -355,10 +366,7 @@ ALATION_AUTH_DECL RequestBody refresh_token_request_body(const Credentials& cred
     json += k3;
     append_json_string(json, credentials.name);
     json += k4;
-    RequestBody body;
-    body.json = Secret(std::move(json));
-    body.secret = credentials.password;
-    return body;
+    return {.json = Secret(std::move(json)), .secret = credentials.password};
 }
 
 ALATION_AUTH_DECL RequestBody token_request_body(Endpoint e, const Secret& token, std::int64_t user_id) {
@@ -373,10 +381,7 @@ ALATION_AUTH_DECL RequestBody token_request_body(Endpoint e, const Secret& token
     json += k2;
     json += id;
     json += k3;
-    RequestBody body;
-    body.json = Secret(std::move(json));
-    body.secret = token;
-    return body;
+    return {.json = Secret(std::move(json)), .secret = token};
 }
 
 ALATION_AUTH_DECL error_code parse_result(Endpoint e, std::string_view body, RefreshToken& out, Diagnostics& diag) {
@@ -405,6 +410,8 @@ ALATION_AUTH_DECL error_code parse_result(Endpoint e, std::string_view body, Ref
 
 ALATION_AUTH_DECL error_code parse_result(Endpoint e, std::string_view body, AccessToken& out, Diagnostics& diag) {
     using namespace protocol_impl;
+    if (e == Endpoint::oauth_token)
+        return parse_oauth_token_response(body, std::chrono::system_clock::now(), out, diag);
     WipingResource mr;
     error_code parse_ec;
     const json::value v = parse_json(body, mr, parse_ec);
@@ -449,10 +456,16 @@ ALATION_AUTH_DECL ServerError parse_error_body(std::string_view body, std::strin
     if (parse_ec || !v.is_object()) return {page_text(body, secret, max_server_page_text), {}};
     const json::object& o = v.get_object();
     ServerError out;
-    const json::value* detail = o.if_contains("detail");
-    out.detail =
-        clean_text(detail && detail->is_string() ? view(detail->get_string()) : body, secret, max_server_detail);
-    if (const json::value* code = o.if_contains("code")) {
+    const auto string_member = [&o](std::string_view key) -> const json::string* {
+        const json::value* v = o.if_contains(key);
+        return v && v->is_string() ? &v->get_string() : nullptr;
+    };
+    const json::string* detail = string_member("error_description");
+    if (!detail) detail = string_member("detail");
+    out.detail = clean_text(detail ? view(*detail) : body, secret, max_server_detail);
+    if (const json::string* oauth_error = string_member("error")) {
+        out.code = clean_text(view(*oauth_error), secret, max_server_code);
+    } else if (const json::value* code = o.if_contains("code")) {
         if (code->is_string()) out.code = clean_text(view(code->get_string()), secret, max_server_code);
         if (code->is_int64()) out.code = std::to_string(code->get_int64());
         if (code->is_uint64()) out.code = std::to_string(code->get_uint64());
@@ -490,7 +503,7 @@ ALATION_AUTH_DECL error_code classify_error_response(Endpoint e, unsigned status
     ServerError server = parse_error_body(body, secret);
     diag.set_http_status(status);
     diag.set_retry_after(parse_retry_after(retry_after_header, now));
-    const Error result = protocol_impl::error_for_status(e, status, server.detail);
+    const Error result = protocol_impl::error_for_status(e, status, server);
     diag.set_server_detail(std::move(server.detail));
     diag.set_server_code(std::move(server.code));
     return result;
@@ -505,5 +518,8 @@ ALATION_AUTH_DECL void redact(std::string& text, std::string_view secret) {
 }
 
 }  // namespace alation::auth::detail
+
+// parse_result(AccessToken) answers for the OAuth endpoint too; its parser builds on the helpers above.
+#include <alation/auth/detail/oauth.hpp>
 
 #endif
