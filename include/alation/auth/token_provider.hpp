@@ -3,6 +3,7 @@
 #define ALATION_AUTH_TOKEN_PROVIDER_HPP
 
 #include <alation/auth/client.hpp>
+#include <alation/auth/detail/oauth_token_source.hpp>
 #include <alation/auth/detail/provider_impl.hpp>
 #include <alation/auth/detail/refresh_token_source.hpp>
 #include <alation/auth/provider_options.hpp>
@@ -98,6 +99,14 @@ public:
     /// for the same user_id, if any, is preferred to it.
     TokenProvider(Client client, Secret refresh_token, std::int64_t user_id, ProviderOptions options = {})
         : TokenProvider(std::move(client), make_refresh_token(std::move(refresh_token), user_id), false,
+                        std::move(options)) {}
+
+    /// Over OAuth 2.0 client credentials: JWTs from Client::create_oauth_token, refreshed like
+    /// any access token. A refused client (Error::invalid_client_credentials) is final, never
+    /// retried in a loop. RefreshPolicy::regenerate_refresh_token and token_store do not apply.
+    TokenProvider(Client client, OAuthClientCredentials credentials, ProviderOptions options = {})
+        : TokenProvider(client.get_executor(),
+                        std::make_shared<detail::OAuthTokenSource>(client, std::move(credentials)),
                         std::move(options)) {}
 
     /// Over any token source, e.g. a program's own; starts minting at once on a strand of
