@@ -1,11 +1,13 @@
-// A fake Alation Data Catalog to try clients against: the token endpoints and a protected
-// endpoint (GET /integration/v2/table/), on 127.0.0.1, plain HTTP or TLS with a generated CA.
+// A fake Alation Data Catalog to try clients against: the token endpoints, OAuth 2.0 client
+// credentials (/oauth/v2/token/, /oauth/v2/introspect/) and a protected endpoint
+// (GET /integration/v2/table/), on 127.0.0.1, plain HTTP or TLS with a generated CA.
 //
 //   fake_alation_server [--port N] [--tls] [--user NAME:PASSWORD]... [--access-lifetime SECONDS]
+//                       [--oauth-client ID:SECRET[:LIFETIME_SECONDS]]...
 //
 // Prints the base URL on the first line of stdout and, with --tls, the path of the CA file to trust
-// on the second, for scripts; the users and the final counts go to stderr. Serves until SIGINT or
-// SIGTERM.
+// on the second, for scripts; the users, OAuth clients and the final counts go to stderr. Serves
+// until SIGINT or SIGTERM.
 #include <alation/auth/testing/fake_alation.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -26,7 +28,11 @@ namespace {
 
 constexpr std::string_view usage_text =
     "usage: fake_alation_server [--port N] [--tls] [--user NAME:PASSWORD]... [--access-lifetime SECONDS]\n"
-    "  default user: demo / demo-password\n";
+    "                           [--oauth-client ID:SECRET[:LIFETIME_SECONDS]]...\n"
+    "  default user (without --user): demo / demo-password\n"
+    "  --oauth-client  registers an OAuth client whose JWTs live LIFETIME_SECONDS (default 3600);\n"
+    "                  the ID ends at the first colon; a trailing :DIGITS is the lifetime, so a\n"
+    "                  SECRET that itself ends in :DIGITS needs the lifetime written after it\n";
 
 [[noreturn]] void usage(std::string_view error) {
     std::cerr << "fake_alation_server: " << error << '\n' << usage_text;
@@ -42,11 +48,36 @@ Int parse_number(std::string_view text, std::string_view option) {
     return value;
 }
 
+struct OAuthClient {
+    std::string id;
+    std::string secret;
+    std::chrono::seconds lifetime{3600};
+};
+
+// ID:SECRET[:LIFETIME_SECONDS]
+OAuthClient parse_oauth_client(std::string_view spec) {
+    const auto colon = spec.find(':');
+    if (colon == std::string_view::npos || colon == 0 || colon + 1 == spec.size())
+        usage("--oauth-client takes ID:SECRET[:LIFETIME_SECONDS]");
+    OAuthClient client{std::string(spec.substr(0, colon)), std::string(spec.substr(colon + 1))};
+    const auto last = client.secret.rfind(':');
+    const std::string_view digits = last == std::string::npos ? "" : std::string_view(client.secret).substr(last + 1);
+    if (!digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos) {
+        const long seconds = parse_number<long>(digits, "--oauth-client");
+        if (seconds <= 0) usage("--oauth-client: the lifetime must be positive");
+        client.lifetime = std::chrono::seconds(seconds);
+        client.secret.resize(last);
+        if (client.secret.empty()) usage("--oauth-client takes ID:SECRET[:LIFETIME_SECONDS]");
+    }
+    return client;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     alation::auth::testing::FakeAlationOptions options;
     std::vector<std::pair<std::string, std::string>> users;
+    std::vector<OAuthClient> oauth_clients;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         const auto value = [&]() -> std::string_view {
@@ -62,6 +93,8 @@ int main(int argc, char** argv) {
             const auto colon = spec.find(':');
             if (colon == std::string_view::npos || colon == 0) usage("--user takes NAME:PASSWORD");
             users.emplace_back(spec.substr(0, colon), spec.substr(colon + 1));
+        } else if (arg == "--oauth-client") {
+            oauth_clients.push_back(parse_oauth_client(value()));
         } else if (arg == "--access-lifetime") {
             const long seconds = parse_number<long>(value(), arg);
             if (seconds <= 0) usage("--access-lifetime must be positive");
@@ -82,6 +115,10 @@ int main(int argc, char** argv) {
             const std::int64_t id = fake.add_user(name, std::move(password));
             std::cerr << "user " << name << " (user_id " << id << ")\n";
         }
+        for (auto& client : oauth_clients) {
+            std::cerr << "OAuth client " << client.id << " (tokens of " << client.lifetime.count() << " s)\n";
+            fake.add_oauth_client(std::move(client.id), std::move(client.secret), client.lifetime);
+        }
         std::cout << fake.base_url() << '\n';
         std::string ca_file;
         if (options.tls) {
@@ -96,8 +133,9 @@ int main(int argc, char** argv) {
         });
         // Returns once stop() has closed the acceptor and every connection.
         ioc.run();
-        std::cerr << "stopped after " << fake.access_tokens_minted() << " access tokens and "
-                  << fake.refresh_tokens_created() << " refresh tokens" << std::endl;
+        std::cerr << "stopped after " << fake.access_tokens_minted() << " access tokens, "
+                  << fake.refresh_tokens_created() << " refresh tokens and " << fake.oauth_tokens_minted()
+                  << " OAuth tokens" << std::endl;
         if (!ca_file.empty()) std::filesystem::remove(ca_file);
     } catch (const std::exception& e) {
         std::cerr << "fake_alation_server: " << e.what() << '\n';

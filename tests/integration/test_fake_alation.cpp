@@ -1,5 +1,7 @@
 // Tests of the fake Alation itself, over loopback sockets with raw Beast requests: each endpoint,
 // each variant option, each fault, the counters, keep-alive and TLS.
+#include <alation/auth/detail/oauth.hpp>
+#include <alation/auth/detail/protocol.hpp>
 #include <alation/auth/testing/fake_alation.hpp>
 
 #include "catch.hpp"
@@ -14,9 +16,11 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -40,12 +44,15 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr std::string_view create_refresh = "/integration/v1/createRefreshToken/";
-constexpr std::string_view validate_refresh = "/integration/v1/validateRefreshToken/";
-constexpr std::string_view regen_refresh = "/integration/v1/regenRefreshToken/";
-constexpr std::string_view create_access = "/integration/v1/createAPIAccessToken/";
-constexpr std::string_view validate_access = "/integration/v1/validateAPIAccessToken/";
-constexpr std::string_view revoke_access = "/integration/v1/revokeAPIAccessTokens/";
+using alation::auth::detail::Endpoint;
+const std::string_view create_refresh = alation::auth::detail::path(Endpoint::create_refresh_token);
+const std::string_view validate_refresh = alation::auth::detail::path(Endpoint::validate_refresh_token);
+const std::string_view regen_refresh = alation::auth::detail::path(Endpoint::regenerate_refresh_token);
+const std::string_view create_access = alation::auth::detail::path(Endpoint::create_access_token);
+const std::string_view validate_access = alation::auth::detail::path(Endpoint::validate_access_token);
+const std::string_view revoke_access = alation::auth::detail::path(Endpoint::revoke_access_tokens);
+const std::string_view oauth_token = alation::auth::detail::path(Endpoint::oauth_token);
+const std::string_view oauth_introspect = alation::auth::detail::path(Endpoint::oauth_introspect);
 constexpr std::string_view table = "/integration/v2/table/";
 
 using Request = http::request<http::string_body>;
@@ -1030,4 +1037,467 @@ TEST_CASE("HTTP/1.0 requests are answered, then the connection closes") {
     REQUIRE_FALSE(r.ec);
     CHECK(r.response.result_int() == 403);
     CHECK(c.receive().ec == http::error::end_of_stream);
+}
+
+// ---- OAuth 2.0 client credentials ----
+
+namespace {
+
+constexpr std::string_view form_type = "application/x-www-form-urlencoded";
+
+// A server with the OAuth client "etl" (secret "s3cret", tokens of 10 minutes).
+struct OAuthServer : Server {
+    explicit OAuthServer(FakeAlationOptions options = {}) : Server(options) {
+        fake.add_oauth_client("etl", "s3cret", 10min);
+    }
+};
+
+Request post_form(std::string_view path, std::string body, std::string_view authorization = "",
+                  std::string_view content_type = form_type) {
+    Request req = post(path, std::move(body), content_type);
+    if (!authorization.empty()) req.set(http::field::authorization, authorization);
+    return req;
+}
+
+const std::string client_body = "grant_type=client_credentials&client_id=etl&client_secret=s3cret";
+
+std::string basic(std::string_view id, std::string_view secret) {
+    return std::string(alation::auth::detail::basic_client_authorization(id, Secret(std::string(secret))).reveal());
+}
+
+json::object mint(FakeAlation& fake, std::string body = client_body, std::string_view authorization = "") {
+    const Response res = call(fake, post_form(oauth_token, std::move(body), authorization));
+    INFO(res.body());
+    REQUIRE(res.result_int() == 200);
+    CHECK(res[http::field::content_type] == "application/json");
+    return parse(res);
+}
+
+void check_oauth_error(const Response& res, unsigned status, std::string_view error) {
+    INFO(res.body());
+    CHECK(res.result_int() == status);
+    CHECK(res[http::field::content_type] == "application/json");
+    const json::object body = parse(res);
+    CHECK(str(body, "error") == error);
+    CHECK_FALSE(str(body, "error_description").empty());
+    CHECK_FALSE(body.contains("code"));
+    CHECK_FALSE(body.contains("detail"));
+}
+
+// RFC 4648 §5 base64url without padding, decoded; fails the test on a bad character.
+std::string base64url_decode(std::string text) {
+    for (char& c : text) {
+        INFO(text);
+        REQUIRE((std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'));
+        if (c == '-') c = '+';
+        if (c == '_') c = '/';
+    }
+    const std::size_t padding = (4 - text.size() % 4) % 4;
+    REQUIRE(padding != 3);
+    text.append(padding, '=');
+    std::string out(text.size() / 4 * 3, '\0');
+    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+    REQUIRE(n >= 0);
+    out.resize(static_cast<std::size_t>(n) - padding);
+    return out;
+}
+
+struct Jwt {
+    json::object header;
+    json::object claims;
+    std::string signature;
+};
+
+Jwt decode_jwt(const std::string& token) {
+    INFO(token);
+    const std::size_t first = token.find('.');
+    const std::size_t second = token.find('.', first + 1);
+    REQUIRE(second != std::string::npos);
+    REQUIRE(token.find('.', second + 1) == std::string::npos);
+    const auto object = [](const std::string& text) {
+        INFO(text);
+        error_code ec;
+        json::value v = json::parse(text, ec);
+        REQUIRE_FALSE(ec);
+        REQUIRE(v.is_object());
+        return std::move(v.as_object());
+    };
+    return Jwt{object(base64url_decode(token.substr(0, first))),
+               object(base64url_decode(token.substr(first + 1, second - first - 1))),
+               base64url_decode(token.substr(second + 1))};
+}
+
+std::int64_t num(const json::object& o, std::string_view key) {
+    INFO(key);
+    REQUIRE(o.contains(key));
+    REQUIRE(o.at(key).is_int64());
+    return o.at(key).as_int64();
+}
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+TEST_CASE("OAuth token endpoint: client credentials in the body give a JWT in the documented shape", "[oauth]") {
+    OAuthServer s;
+    const json::object body = mint(s.fake);
+    CHECK(body.size() == 4);
+    CHECK(str(body, "token_type") == "Bearer");
+    CHECK(num(body, "expires_in") == 600);
+    CHECK(str(body, "scope") == "api");
+    CHECK(std::regex_match(str(body, "access_token"),
+                           std::regex(R"([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43})")));
+    // Without the trailing slash too; each token differs.
+    const Response res = call(s.fake, post_form("/oauth/v2/token", client_body));
+    REQUIRE(res.result_int() == 200);
+    CHECK(str(parse(res), "access_token") != str(body, "access_token"));
+    CHECK(s.fake.oauth_tokens_minted() == 2);
+    CHECK(s.fake.request_count(oauth_token) == 1);
+    CHECK(s.fake.request_count("/oauth/v2/token") == 1);
+    CHECK(s.fake.access_tokens_minted() == 0);
+    // Parameters in any order, empty pairs ignored.
+    CHECK(mint(s.fake, "client_secret=s3cret&&client_id=etl&grant_type=client_credentials").contains("access_token"));
+}
+
+TEST_CASE("OAuth: client credentials in HTTP Basic, each part form-urlencoded first", "[oauth]") {
+    OAuthServer s;
+    s.fake.add_oauth_client("svc:etl/é", "p@ss w+rd%&=:", 1h);
+    CHECK(num(mint(s.fake, "grant_type=client_credentials", basic("svc:etl/é", "p@ss w+rd%&=:")), "expires_in") ==
+          3600);
+    // base64("etl:s3cret") written out, and the scheme in another case.
+    CHECK(num(mint(s.fake, "grant_type=client_credentials", "Basic ZXRsOnMzY3JldA=="), "expires_in") == 600);
+    CHECK(num(mint(s.fake, "grant_type=client_credentials", "basic  ZXRsOnMzY3JldA== "), "expires_in") == 600);
+    // client_id may repeat the Basic user in the body.
+    CHECK(num(mint(s.fake, "grant_type=client_credentials&client_id=etl", "Basic ZXRsOnMzY3JldA=="), "expires_in") ==
+          600);
+    // The body form is decoded the same way.
+    CHECK(mint(s.fake,
+               "grant_type=client_credentials&client_id=svc%3Aetl%2F%C3%A9&client_secret=p%40ss+w%2Brd%25%26%3D%3A")
+              .contains("access_token"));
+    CHECK(s.fake.oauth_tokens_minted() == 5);
+}
+
+TEST_CASE("OAuth: the JWT is header.payload.signature with iat, exp, sub and client_id", "[oauth]") {
+    FakeAlationOptions options;
+    const auto offset = GENERATE(0min, -30min);
+    options.server_clock_offset = offset;
+    OAuthServer s(options);
+    const std::int64_t before = unix_now();
+    const std::string token = str(mint(s.fake), "access_token");
+    const std::int64_t after = unix_now();
+    const Jwt jwt = decode_jwt(token);
+    CHECK(jwt.header == json::object{{"alg", "HS256"}, {"typ", "JWT"}});
+    CHECK(str(jwt.claims, "sub") == "etl");
+    CHECK(str(jwt.claims, "client_id") == "etl");
+    CHECK(str(jwt.claims, "jti").size() >= 16);
+    const std::int64_t iat = num(jwt.claims, "iat");
+    const std::int64_t shift = std::chrono::duration_cast<std::chrono::seconds>(offset).count();
+    CHECK(iat >= before + shift - 1);
+    CHECK(iat <= after + shift);
+    CHECK(num(jwt.claims, "exp") - iat == 600);
+    CHECK(jwt.claims.size() == 5);
+    CHECK(jwt.signature.size() == 32);
+    // Tokens issued without HTTP have the same shape, with their own lifetime.
+    const Secret issued = s.fake.issue_oauth_token("etl", 5min);
+    const Jwt other = decode_jwt(std::string(issued.reveal()));
+    CHECK(num(other.claims, "exp") - num(other.claims, "iat") == 300);
+    CHECK(other.signature != jwt.signature);
+    CHECK(s.fake.oauth_tokens_minted() == 1);
+}
+
+TEST_CASE("OAuth token endpoint: every bad request gets OAuth's error and mints nothing", "[oauth]") {
+    OAuthServer s;
+    const auto token_call = [&](std::string body, std::string_view authorization = "",
+                                std::string_view content_type = form_type) {
+        return call(s.fake, post_form(oauth_token, std::move(body), authorization, content_type));
+    };
+    SECTION("Content-Type") {
+        check_oauth_error(token_call(client_body, "", "application/json"), 400, "invalid_request");
+        check_oauth_error(token_call(client_body, "", ""), 400, "invalid_request");
+        CHECK(token_call(client_body, "", "Application/X-WWW-Form-URLEncoded; charset=UTF-8").result_int() == 200);
+    }
+    SECTION("missing, empty or repeated parameters, bad escapes") {
+        check_oauth_error(token_call("client_id=etl&client_secret=s3cret"), 400, "invalid_request");
+        check_oauth_error(token_call("grant_type=&client_id=etl&client_secret=s3cret"), 400, "invalid_request");
+        check_oauth_error(token_call(""), 400, "invalid_request");
+        check_oauth_error(token_call(client_body + "&grant_type=client_credentials"), 400, "invalid_request");
+        check_oauth_error(token_call(client_body + "&client_id=etl"), 400, "invalid_request");
+        check_oauth_error(token_call(client_body + "&x=%4"), 400, "invalid_request");
+        check_oauth_error(token_call(client_body + "&x%zz=1"), 400, "invalid_request");
+    }
+    SECTION("grant type") {
+        check_oauth_error(token_call("grant_type=password&client_id=etl&client_secret=s3cret"), 400,
+                          "unsupported_grant_type");
+        check_oauth_error(token_call("grant_type=Client_Credentials&client_id=etl&client_secret=s3cret"), 400,
+                          "unsupported_grant_type");
+    }
+    SECTION("wrong, unknown or missing client credentials in the body") {
+        for (const char* body :
+             {"grant_type=client_credentials&client_id=etl&client_secret=wrong",
+              "grant_type=client_credentials&client_id=etl&client_secret=S3CRET",
+              "grant_type=client_credentials&client_id=other&client_secret=s3cret",
+              "grant_type=client_credentials&client_id=etl", "grant_type=client_credentials&client_secret=s3cret",
+              "grant_type=client_credentials"}) {
+            INFO(body);
+            const Response res = token_call(body);
+            check_oauth_error(res, 401, "invalid_client");
+            CHECK(res[http::field::www_authenticate].empty());
+            // The secret sent is not echoed.
+            CHECK(res.body().find("wrong") == std::string::npos);
+        }
+    }
+    SECTION("wrong or malformed HTTP Basic") {
+        for (const std::string& authorization :
+             {basic("etl", "wrong"), basic("nobody", "s3cret"), std::string("Basic ZXRsOnMzY3JldA="),
+              std::string("Basic !!!!"), std::string("Basic ZXRs"), std::string("Basic "),
+              std::string("Bearer abc.def.ghi"), std::string("Basic ZXRsJXp6Ong=")}) {
+            INFO(authorization);
+            const Response res = token_call("grant_type=client_credentials", authorization);
+            check_oauth_error(res, 401, "invalid_client");
+            CHECK(res[http::field::www_authenticate] == R"(Basic realm="oauth")");
+        }
+    }
+    SECTION("HTTP Basic and credentials in the body at once") {
+        check_oauth_error(token_call("grant_type=client_credentials&client_secret=s3cret", basic("etl", "s3cret")), 400,
+                          "invalid_request");
+        check_oauth_error(token_call("grant_type=client_credentials&client_id=other", basic("etl", "s3cret")), 400,
+                          "invalid_request");
+    }
+    SECTION("method") {
+        Request req{http::verb::get, oauth_token, 11};
+        const Response res = call(s.fake, req);
+        CHECK(res.result_int() == 405);
+        CHECK(res[http::field::allow] == "POST");
+    }
+    CHECK(s.fake.oauth_tokens_minted() <= 1);
+    // The connection-level state is intact: a good request still works.
+    CHECK(mint(s.fake).contains("access_token"));
+}
+
+TEST_CASE("OAuth variants: invalid_client with a code, no scope, created_at, no expires_in", "[oauth]") {
+    FakeAlationOptions options;
+    SECTION("invalid_client may carry a code") {
+        options.oauth_invalid_client_code = true;
+        OAuthServer s(options);
+        const Response res =
+            call(s.fake, post_form(oauth_token, "grant_type=client_credentials&client_id=etl&client_secret=x"));
+        CHECK(res.result_int() == 401);
+        const json::object body = parse(res);
+        CHECK(str(body, "error") == "invalid_client");
+        CHECK(str(body, "code") == "401000");
+        // Other errors do not.
+        CHECK_FALSE(parse(call(s.fake, post_form(oauth_token, "grant_type=password"))).contains("code"));
+    }
+    SECTION("no scope, created_at present") {
+        options.oauth_scope.clear();
+        options.oauth_created_at = true;
+        options.timestamps = TimestampStyle::milliseconds;
+        OAuthServer s(options);
+        const json::object body = mint(s.fake);
+        CHECK_FALSE(body.contains("scope"));
+        CHECK(std::regex_match(str(body, "created_at"), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
+        const auto age = std::chrono::system_clock::now() - parse_time(str(body, "created_at"));
+        CHECK(age >= -1s);
+        CHECK(age < 5s);
+        CHECK(num(decode_jwt(str(body, "access_token")).claims, "iat") ==
+              std::chrono::floor<std::chrono::seconds>(parse_time(str(body, "created_at"))).time_since_epoch().count());
+    }
+    SECTION("no expires_in: the JWT says the lifetime") {
+        options.oauth_expires_in = false;
+        OAuthServer s(options);
+        const json::object body = mint(s.fake);
+        CHECK_FALSE(body.contains("expires_in"));
+        CHECK(body.size() == 3);
+        const Jwt jwt = decode_jwt(str(body, "access_token"));
+        CHECK(num(jwt.claims, "exp") - num(jwt.claims, "iat") == 600);
+    }
+}
+
+TEST_CASE("OAuth: the protected endpoint takes the JWT in TOKEN until it expires", "[oauth]") {
+    OAuthServer s;
+    const std::string token = str(mint(s.fake), "access_token");
+    const Response ok = call(s.fake, get_table(token));
+    CHECK(ok.result_int() == 200);
+    CHECK(ok.body() == "[]");
+
+    const auto check_refused = [&](const std::string& jwt) {
+        const Response res = call(s.fake, get_table(jwt));
+        CHECK(res.result_int() == 401);
+        CHECK(res[http::field::content_type] == "application/json");
+        CHECK(parse(res) == json::object{{"detail", "Authentication failed: invalid bearer token."}});
+    };
+    // A token the fake did not issue, such as one with an altered payload.
+    std::string forged = token;
+    forged[forged.find('.') + 2] = forged[forged.find('.') + 2] == 'A' ? 'B' : 'A';
+    check_refused(forged);
+    check_refused("a.b.c");
+    CHECK(s.fake.protected_rejected_expired() == 0);
+
+    s.fake.expire_oauth_token(Secret(token));
+    check_refused(token);
+    CHECK(s.fake.protected_accepted() == 1);
+    CHECK(s.fake.protected_rejected() == 3);
+    CHECK(s.fake.protected_rejected_expired() == 1);
+    // A token of zero lifetime is born expired; another token of the client is unaffected.
+    check_refused(std::string(s.fake.issue_oauth_token("etl", 0s).reveal()));
+    CHECK(call(s.fake, get_table(s.fake.issue_oauth_token("etl").reveal())).result_int() == 200);
+    // The fake's other rules stand: 403 without TOKEN, the option's status for opaque tokens.
+    CHECK(call(s.fake, get_table("")).result_int() == 403);
+}
+
+TEST_CASE("OAuth introspection: active for the client's own live token, else inactive", "[oauth]") {
+    OAuthServer s;
+    s.fake.add_oauth_client("bi", "bi-secret", 2h);
+    const std::string token = str(mint(s.fake), "access_token");
+    const Jwt jwt = decode_jwt(token);
+    const auto introspect = [&](const std::string& t, std::string credentials = "&client_id=etl&client_secret=s3cret",
+                                std::string_view authorization = "") {
+        const Response res = call(
+            s.fake,
+            post_form(oauth_introspect, "token=" + t + "&token_type_hint=access_token" + credentials, authorization));
+        INFO(res.body());
+        REQUIRE(res.result_int() == 200);
+        return parse(res);
+    };
+
+    json::object active = introspect(token);
+    REQUIRE(active.at("active").as_bool());
+    for (const auto& [key, claim] : jwt.claims) CHECK(active.at(key) == claim);
+    CHECK(str(active, "token_type") == "Bearer");
+    CHECK(str(active, "scope") == "api");
+    CHECK(introspect(token, "", basic("etl", "s3cret")).at("active").as_bool());
+
+    const json::object inactive{{"active", false}};
+    CHECK(introspect(token, "&client_id=bi&client_secret=bi-secret") == inactive);
+    CHECK(introspect("unknown") == inactive);
+    CHECK(introspect(str(create_access_token(s, create_refresh_token(s)), "api_access_token")) == inactive);
+    s.fake.expire_oauth_token(Secret(token));
+    CHECK(introspect(token) == inactive);
+
+    check_oauth_error(call(s.fake, post_form(oauth_introspect, "client_id=etl&client_secret=s3cret")), 400,
+                      "invalid_request");
+    check_oauth_error(call(s.fake, post_form(oauth_introspect, "token=" + token + "&client_id=etl&client_secret=no")),
+                      401, "invalid_client");
+    check_oauth_error(call(s.fake, post_form(oauth_introspect, "token=" + token)), 401, "invalid_client");
+    check_oauth_error(call(s.fake, post(oauth_introspect, "{\"token\":\"x\"}")), 400, "invalid_request");
+    CHECK(call(s.fake, post_form("/oauth/v2/introspect", "token=x&client_id=etl&client_secret=s3cret")).result_int() ==
+          404);
+    CHECK(s.fake.oauth_tokens_minted() == 1);
+}
+
+TEST_CASE("OAuth: faults are injected on the OAuth endpoints like on the others", "[oauth]") {
+    OAuthServer s;
+    SECTION("429 with Retry-After, then the normal answer") {
+        Fault throttled;
+        throttled.status = 429;
+        throttled.retry_after = "30";
+        s.fake.inject(std::string(oauth_token), throttled);
+        const Response res = call(s.fake, post_form(oauth_token, client_body));
+        CHECK(res.result_int() == 429);
+        CHECK(res[http::field::retry_after] == "30");
+        CHECK(s.fake.oauth_tokens_minted() == 0);
+        CHECK(mint(s.fake).contains("access_token"));
+    }
+    SECTION("an HTML page") {
+        Fault html;
+        html.status = 503;
+        html.html = true;
+        s.fake.inject(std::string(oauth_introspect), html);
+        const Response res = call(s.fake, post_form(oauth_introspect, "token=x&client_id=etl&client_secret=s3cret"));
+        CHECK(res.result_int() == 503);
+        CHECK(res[http::field::content_type] == "text/html");
+    }
+    SECTION("a malformed 200") {
+        Fault custom;
+        custom.status = 200;
+        custom.body = R"({"access_token": 5, "token_type": "Bearer"})";
+        s.fake.inject(std::string(oauth_token), custom);
+        CHECK(call(s.fake, post_form(oauth_token, client_body)).body() == custom.body);
+        CHECK(s.fake.oauth_tokens_minted() == 0);
+    }
+    SECTION("a reset before the response: nothing minted") {
+        s.fake.inject(std::string(oauth_token), fault_of(Fault::Kind::reset_before_response));
+        Connection c;
+        REQUIRE_FALSE(c.connect(s.fake.port()));
+        CHECK(c.exchange(post_form(oauth_token, client_body)).ec == asio::error::connection_reset);
+        CHECK(s.fake.oauth_tokens_minted() == 0);
+    }
+    SECTION("a truncated body: the token was minted") {
+        s.fake.inject(std::string(oauth_token), fault_of(Fault::Kind::truncated_body));
+        Connection c;
+        REQUIRE_FALSE(c.connect(s.fake.port()));
+        CHECK(c.exchange(post_form(oauth_token, client_body)).ec == http::error::partial_message);
+        CHECK(s.fake.oauth_tokens_minted() == 1);
+    }
+    SECTION("a stall, until the client gives up") {
+        s.fake.inject(std::string(oauth_token), fault_of(Fault::Kind::never_answer));
+        Connection c;
+        REQUIRE_FALSE(c.connect(s.fake.port()));
+        CHECK(c.exchange(post_form(oauth_token, client_body), 200ms).ec == beast::error::timeout);
+        CHECK(s.fake.oauth_tokens_minted() == 0);
+    }
+    SECTION("the path without the slash is its own path for faults") {
+        s.fake.inject("/oauth/v2/token", fault_of(Fault::Kind::respond));
+        CHECK(mint(s.fake).contains("access_token"));
+        CHECK(call(s.fake, post_form("/oauth/v2/token", client_body)).result_int() == 503);
+    }
+}
+
+TEST_CASE("OAuth clients: argument errors", "[oauth]") {
+    OAuthServer s;
+    CHECK_THROWS_AS(s.fake.add_oauth_client("etl", "again"), std::invalid_argument);
+    CHECK_THROWS_AS(s.fake.add_oauth_client("", "x"), std::invalid_argument);
+    CHECK_THROWS_AS(s.fake.add_oauth_client("x", ""), std::invalid_argument);
+    CHECK_THROWS_AS(s.fake.add_oauth_client("x", "y", 0s), std::invalid_argument);
+    CHECK_THROWS_AS(s.fake.issue_oauth_token("nobody"), std::invalid_argument);
+    CHECK_THROWS_AS(s.fake.expire_oauth_token(Secret("a.b.c")), std::invalid_argument);
+    // The secret does not appear in the errors.
+    try {
+        s.fake.add_oauth_client("etl", "top-secret-value");
+        FAIL("no exception");
+    } catch (const std::invalid_argument& e) {
+        CHECK(std::string(e.what()).find("top-secret-value") == std::string::npos);
+    }
+}
+
+TEST_CASE("max_live_access_tokens revokes the oldest live token beyond K per refresh token and per OAuth client",
+          "[oauth]") {
+    FakeAlationOptions options;
+    options.max_live_access_tokens = 2;
+    OAuthServer s(options);
+    s.fake.add_oauth_client("bi", "bi-secret");
+    const auto accepted = [&](std::string_view token) { return call(s.fake, get_table(token)).result_int() == 200; };
+
+    const json::object refresh = create_refresh_token(s, "a");
+    const RefreshToken other = s.fake.issue_refresh_token(s.user_id, "b");
+    // An expired token is not live and does not count.
+    const AccessToken expired = s.fake.issue_access_token(Secret(str(refresh, "refresh_token")), 0ms);
+    std::vector<std::string> tokens;
+    for (int i = 0; i < 2; ++i) tokens.push_back(str(create_access_token(s, refresh), "api_access_token"));
+    const AccessToken sibling = s.fake.issue_access_token(other.value);
+    CHECK(accepted(tokens[0]));
+    CHECK(accepted(tokens[1]));
+    tokens.push_back(str(create_access_token(s, refresh), "api_access_token"));
+    CHECK_FALSE(accepted(tokens[0]));
+    CHECK(accepted(tokens[1]));
+    CHECK(accepted(tokens[2]));
+    CHECK(accepted(sibling.value.reveal()));
+    const Response validated = call(s.fake, validate_access, {{"api_access_token", tokens[0]}, {"user_id", s.user_id}});
+    CHECK(str(parse(validated), "token_status") == "REVOKED");
+    CHECK(s.fake.protected_rejected_expired() == 0);
+
+    std::vector<std::string> jwts;
+    for (int i = 0; i < 3; ++i) jwts.push_back(str(mint(s.fake), "access_token"));
+    const Secret bi = s.fake.issue_oauth_token("bi");
+    CHECK_FALSE(accepted(jwts[0]));
+    CHECK(accepted(jwts[1]));
+    CHECK(accepted(jwts[2]));
+    CHECK(accepted(bi.reveal()));
+    const Response introspected =
+        call(s.fake, post_form(oauth_introspect, "token=" + jwts[0] + "&client_id=etl&client_secret=s3cret"));
+    CHECK(parse(introspected) == json::object{{"active", false}});
 }

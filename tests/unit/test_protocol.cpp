@@ -735,6 +735,24 @@ TEST_CASE("Retry-After: delta-seconds and HTTP-dates relative to now") {
     CHECK_FALSE(classify(Endpoint::create_access_token, 503, "", "soon").diag.retry_after().has_value());
 }
 
+TEST_CASE("Content-Type: media types match without case, blanks or parameters") {
+    CHECK(is_media_type("application/x-www-form-urlencoded", "application/x-www-form-urlencoded"));
+    CHECK(is_media_type(" Application/X-WWW-Form-URLEncoded ; charset=UTF-8", "application/x-www-form-urlencoded"));
+    CHECK_FALSE(is_media_type("application/x-www-form-urlencodedx", "application/x-www-form-urlencoded"));
+    CHECK_FALSE(is_media_type("", "application/json"));
+    CHECK_FALSE(is_media_type("text/plain; application/json", "application/json"));
+
+    CHECK(is_json_content_type("application/json"));
+    CHECK(is_json_content_type("Application/JSON; charset=utf-8"));
+    CHECK(is_json_content_type("application/json "));
+    CHECK(is_json_content_type("application/problem+json"));
+    CHECK(is_json_content_type("application/vnd.api+JSON;v=1"));
+    CHECK_FALSE(is_json_content_type("+json"));
+    CHECK_FALSE(is_json_content_type("application/jsonx"));
+    CHECK_FALSE(is_json_content_type("text/html"));
+    CHECK_FALSE(is_json_content_type(""));
+}
+
 namespace {
 
 std::string form(std::string_view s) {

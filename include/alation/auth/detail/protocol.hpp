@@ -173,6 +173,14 @@ ALATION_AUTH_DECL error_code parse_oauth_token_response(std::string_view body,
                                                         std::chrono::system_clock::time_point now, AccessToken& out,
                                                         Diagnostics& diag);
 
+/// Whether a Content-Type header value names `media_type` (lower case): letter case, blanks around
+/// it and parameters such as `; charset=utf-8` do not matter. Shared by the client and the fakes.
+ALATION_AUTH_DECL bool is_media_type(std::string_view content_type, std::string_view media_type) noexcept;
+
+/// Whether a Content-Type is JSON: application/json or a structured `+json` type such as
+/// application/problem+json.
+ALATION_AUTH_DECL bool is_json_content_type(std::string_view content_type) noexcept;
+
 /// Replaces every occurrence of `secret` (when non-empty) in `text` with "[redacted]".
 ALATION_AUTH_DECL void redact(std::string& text, std::string_view secret);
 

@@ -58,6 +58,20 @@ struct FakeAlationOptions {
     std::chrono::milliseconds idle_timeout{30'000};
     /// Requests with a larger body get 413 and the connection is closed.
     std::size_t max_request_body = std::size_t{64} * 1024;
+    /// When not 0: minting an access token revokes the oldest live access tokens of the same
+    /// refresh token (or JWTs of the same OAuth client) beyond this many, as some token services
+    /// do (Alation documents no such rule). For testing fleets that share one identity.
+    std::size_t max_live_access_tokens = 0;
+
+    // OAuth 2.0 client credentials: the variants of the contract's token endpoint answers.
+    /// The `scope` of a 200 (and of an active introspection); empty: no `scope` member.
+    std::string oauth_scope = "api";
+    /// A 200 carries `created_at` (formatted as `timestamps` says).
+    bool oauth_created_at = false;
+    /// A 200 carries `expires_in`; without it a client must read the JWT's `exp` and `iat`.
+    bool oauth_expires_in = true;
+    /// invalid_client answers carry `"code": "401000"` besides `error` and `error_description`.
+    bool oauth_invalid_client_code = false;
 };
 
 /// What to do instead of the normal answer to one request.
@@ -107,8 +121,10 @@ class FakeAlationImpl;
 
 /// A fake Alation Data Catalog for tests: the token endpoints of the API contract
 /// (createRefreshToken, validateRefreshToken, regenRefreshToken, createAPIAccessToken,
-/// validateAPIAccessToken, revokeAPIAccessTokens) and one protected endpoint, over HTTP/1.1 with
-/// keep-alive, plain or TLS, playing each variant the contract allows and each injected Fault.
+/// validateAPIAccessToken, revokeAPIAccessTokens), OAuth 2.0 client credentials (the token endpoint
+/// /oauth/v2/token/, also without its trailing slash, and /oauth/v2/introspect/) and one protected
+/// endpoint, over HTTP/1.1 with keep-alive, plain or TLS, playing each variant the contract allows
+/// and each injected Fault.
 ///
 /// Thread-safe: it may serve on a multi-threaded executor (each connection has its own strand),
 /// and every member function may be called from any thread while it serves. State is behind a
@@ -119,6 +135,19 @@ class FakeAlationImpl;
 /// a refresh token leaves its access tokens valid; last_used_at is set when the refresh token
 /// mints an access token; 400 codes are 400000 (Content-Type), 400001 (JSON), 400002 (missing
 /// field), 400003 (wrong type), 400004 (blank string).
+///
+/// OAuth: the token endpoint takes form-urlencoded `grant_type=client_credentials` with the
+/// client's id and secret in the body or in HTTP Basic (each part form-urlencoded, RFC 6749
+/// §2.3.1), and answers 200 with a JWT signed HS256 by a key made at start: header.payload.signature
+/// in base64url, claims `iat`, `exp` (whole seconds), `sub` and `client_id` (the client id), `jti`.
+/// The server keeps each JWT until created_at + lifetime to the sub-second, which is never before its
+/// `exp`. Errors are OAuth's `{"error","error_description"}`: 400 invalid_request for a Content-Type
+/// other than application/x-www-form-urlencoded, a bad %-escape, a missing or repeated parameter,
+/// or two ways of authenticating at once; 400 unsupported_grant_type; 401 invalid_client (with
+/// WWW-Authenticate when Basic was tried) for missing, malformed or wrong client credentials.
+/// Introspection authenticates the client the same way, needs `token`, and answers
+/// `{"active": true, claims..., "scope", "token_type"}` for a live JWT of that client, else
+/// `{"active": false}`.
 class FakeAlation {
 public:
     /// Listens on 127.0.0.1 (options.port, 0 for any free one) at once and serves on `executor`.
@@ -161,6 +190,20 @@ public:
     /// For access tokens minted from now on; those already minted keep their expiry.
     ALATION_AUTH_DECL void set_access_token_lifetime(std::chrono::milliseconds lifetime);
 
+    /// Registers an OAuth client (a service account) whose tokens live `lifetime` (Alation allows 5
+    /// minutes to 72 hours; the fake takes any positive lifetime). Throws std::invalid_argument for
+    /// an empty id or secret, a lifetime that is not positive, or an id already registered.
+    ALATION_AUTH_DECL void add_oauth_client(std::string client_id, std::string client_secret,
+                                            std::chrono::seconds lifetime = std::chrono::hours(1));
+    /// A JWT for the client, issued without HTTP (not counted in oauth_tokens_minted()); `lifetime`
+    /// overrides the client's. Throws std::invalid_argument for an unknown client.
+    ALATION_AUTH_DECL Secret issue_oauth_token(std::string_view client_id,
+                                               std::optional<std::chrono::seconds> lifetime = {});
+    /// Makes the JWT expire now (on the server's clock): the protected endpoint and introspection
+    /// then refuse it, although its `exp` claim still names the later instant. Throws
+    /// std::invalid_argument for a token the fake did not issue.
+    ALATION_AUTH_DECL void expire_oauth_token(const Secret& jwt);
+
     /// The next `times` requests to `path` (e.g. "/integration/v1/createAPIAccessToken/") get
     /// `fault` instead of the normal answer, in FIFO order with the other faults for that path.
     ALATION_AUTH_DECL void inject(std::string path, Fault fault, int times = 1);
@@ -173,11 +216,14 @@ public:
     /// Successful createRefreshToken and regenRefreshToken calls.
     [[nodiscard]] ALATION_AUTH_DECL std::size_t refresh_tokens_created() const;
     [[nodiscard]] ALATION_AUTH_DECL std::size_t connections_accepted() const;
+    /// Successful OAuth token requests (JWTs minted over HTTP).
+    [[nodiscard]] ALATION_AUTH_DECL std::size_t oauth_tokens_minted() const;
 
     /// The protected endpoint GET /integration/v2/table/ answers 200 `[]` to a valid, unexpired,
-    /// unrevoked TOKEN header; 403 {"detail":"Authentication credentials were not provided.",
-    /// "code":"403000"} without one; options.protected_rejection_status for an invalid, expired or
-    /// revoked one.
+    /// unrevoked TOKEN header, an API access token or an OAuth JWT; 403 {"detail":"Authentication
+    /// credentials were not provided.", "code":"403000"} without one; options.protected_rejection_status
+    /// for an invalid, expired or revoked access token; 401 {"detail": "Authentication failed:
+    /// invalid bearer token."} for an unknown or expired JWT (a TOKEN with a dot in it).
     [[nodiscard]] ALATION_AUTH_DECL std::size_t protected_accepted() const;
     /// Every rejection, with or without a TOKEN.
     [[nodiscard]] ALATION_AUTH_DECL std::size_t protected_rejected() const;

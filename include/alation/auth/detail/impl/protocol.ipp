@@ -210,6 +210,14 @@ inline bool iequals_prefix(std::string_view text, std::string_view prefix) noexc
     return true;
 }
 
+// A Content-Type without its parameters and the blanks around it.
+inline std::string_view media_type_of(std::string_view content_type) noexcept {
+    std::string_view media = content_type.substr(0, content_type.find(';'));
+    while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+    while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+    return media;
+}
+
 // Where `lower_needle` (lower case) first occurs in `text` in any case, or npos.
 inline std::size_t ifind(std::string_view text, std::string_view lower_needle, std::size_t from = 0) noexcept {
     for (std::size_t i = from; i + lower_needle.size() <= text.size(); ++i) {
@@ -507,6 +515,19 @@ ALATION_AUTH_DECL error_code classify_error_response(Endpoint e, unsigned status
     diag.set_server_detail(std::move(server.detail));
     diag.set_server_code(std::move(server.code));
     return result;
+}
+
+ALATION_AUTH_DECL bool is_media_type(std::string_view content_type, std::string_view media_type) noexcept {
+    const std::string_view media = protocol_impl::media_type_of(content_type);
+    return media.size() == media_type.size() && protocol_impl::iequals_prefix(media, media_type);
+}
+
+ALATION_AUTH_DECL bool is_json_content_type(std::string_view content_type) noexcept {
+    const std::string_view media = protocol_impl::media_type_of(content_type);
+    constexpr std::string_view suffix = "+json";
+    return is_media_type(media, "application/json") ||
+           (media.size() > suffix.size() &&
+            protocol_impl::iequals_prefix(media.substr(media.size() - suffix.size()), suffix));
 }
 
 ALATION_AUTH_DECL void redact(std::string& text, std::string_view secret) {

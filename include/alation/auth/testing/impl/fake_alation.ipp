@@ -2,9 +2,12 @@
 #ifndef ALATION_AUTH_TESTING_IMPL_FAKE_ALATION_IPP
 #define ALATION_AUTH_TESTING_IMPL_FAKE_ALATION_IPP
 
+#include <alation/auth/detail/oauth.hpp>
+#include <alation/auth/detail/protocol.hpp>
 #include <alation/auth/testing/fake_alation.hpp>
-// src.hpp lists only this file: it brings the certificates with it.
+// src.hpp lists only this file: it brings the certificates and the OAuth helpers with it.
 #include <alation/auth/testing/impl/certificates.ipp>
+#include <alation/auth/testing/impl/fake_oauth.ipp>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -18,6 +21,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -46,13 +50,27 @@ using boost::system::error_code;
 // The server's clock: system_clock shifted by options.server_clock_offset.
 using ServerTime = std::chrono::system_clock::time_point;
 
-inline constexpr std::string_view path_create_refresh = "/integration/v1/createRefreshToken/";
-inline constexpr std::string_view path_validate_refresh = "/integration/v1/validateRefreshToken/";
-inline constexpr std::string_view path_regen_refresh = "/integration/v1/regenRefreshToken/";
-inline constexpr std::string_view path_create_access = "/integration/v1/createAPIAccessToken/";
-inline constexpr std::string_view path_validate_access = "/integration/v1/validateAPIAccessToken/";
-inline constexpr std::string_view path_revoke_access = "/integration/v1/revokeAPIAccessTokens/";
+using auth::detail::Endpoint;
+
+// The fake's own protected endpoint (not a token endpoint: the client never calls it).
 inline constexpr std::string_view path_protected = "/integration/v2/table/";
+
+// The token API endpoint (JSON bodies) at `path`, if any.
+inline std::optional<Endpoint> token_api_endpoint(std::string_view path) noexcept {
+    for (const Endpoint e :
+         {Endpoint::create_refresh_token, Endpoint::validate_refresh_token, Endpoint::regenerate_refresh_token,
+          Endpoint::create_access_token, Endpoint::validate_access_token, Endpoint::revoke_access_tokens})
+        if (path == auth::detail::path(e)) return e;
+    return std::nullopt;
+}
+
+// The OAuth endpoint (form bodies) at `path`, if any: the token endpoint also without its slash.
+inline std::optional<Endpoint> oauth_endpoint(std::string_view path) noexcept {
+    const std::string_view token = auth::detail::path(Endpoint::oauth_token);
+    if (path == token || path == token.substr(0, token.size() - 1)) return Endpoint::oauth_token;
+    if (path == auth::detail::path(Endpoint::oauth_introspect)) return Endpoint::oauth_introspect;
+    return std::nullopt;
+}
 
 inline constexpr std::size_t refresh_token_chars = 80;
 inline constexpr std::size_t access_token_chars = 48;
@@ -80,7 +98,43 @@ struct AccessRecord {
     ServerTime created_at;
     ServerTime expires_at;
     bool revoked = false;
+    // Mint order, for max_live_access_tokens (two mints may share a created_at).
+    std::uint64_t serial = 0;
 };
+
+struct OAuthClientRecord {
+    std::string secret;
+    std::chrono::seconds lifetime{0};
+};
+
+// A JWT the fake issued. Its claims are made from this record, so introspection repeats them.
+struct OAuthTokenRecord {
+    std::string client_id;
+    std::string jti;
+    ServerTime created_at;
+    std::chrono::seconds lifetime{0};
+    // created_at + lifetime, or earlier after expire_oauth_token.
+    ServerTime expires_at;
+    // By max_live_access_tokens only: no revoke endpoint for OAuth tokens is documented.
+    bool revoked = false;
+    std::uint64_t serial = 0;
+};
+
+// Revokes the oldest live tokens that `owned` selects beyond `limit` of them (0: no limit).
+template <class Tokens, class Owned>
+void revoke_beyond(Tokens& tokens, std::size_t limit, ServerTime now, Owned owned) {
+    if (limit == 0) return;
+    std::vector<typename Tokens::mapped_type*> live;
+    for (auto& entry : tokens) {
+        auto& r = entry.second;
+        if (owned(r) && !r.revoked && now < r.expires_at) live.push_back(&r);
+    }
+    if (live.size() <= limit) return;
+    const auto oldest_end = live.begin() + static_cast<std::ptrdiff_t>(live.size() - limit);
+    std::nth_element(live.begin(), oldest_end, live.end(),
+                     [](const auto* a, const auto* b) { return a->serial < b->serial; });
+    for (auto it = live.begin(); it != oldest_end; ++it) (*it)->revoked = true;
+}
 
 // One HTTP answer, before it is put on the wire.
 struct Answer {
@@ -89,6 +143,7 @@ struct Answer {
     std::string body;
     std::optional<std::string> retry_after;
     std::string allow;
+    std::string www_authenticate;
 };
 
 // How an answer reaches the client (Fault::Kind, once the server has decided what to answer).
@@ -152,6 +207,17 @@ ALATION_AUTH_DECL Answer json_error(unsigned status, std::string detail, std::st
     return a;
 }
 
+// OAuth's error shape (RFC 6749 §5.2), optionally with Alation's `code` as well.
+ALATION_AUTH_DECL Answer oauth_error(unsigned status, std::string_view error, std::string description,
+                                     bool with_code = false) {
+    json::object o{{"error", error}, {"error_description", std::move(description)}};
+    if (with_code) o["code"] = std::to_string(status * 1000);
+    Answer a;
+    a.status = status;
+    a.body = json::serialize(o);
+    return a;
+}
+
 inline std::string reason(unsigned status) {
     return std::string(http::obsolete_reason(static_cast<http::status>(status)));
 }
@@ -189,19 +255,12 @@ ALATION_AUTH_DECL Wire serialize(const Answer& a, bool announce_close) {
     s += "Content-Type: " + a.content_type + "\r\nContent-Length: " + std::to_string(a.body.size()) + "\r\n";
     if (a.retry_after) s += "Retry-After: " + *a.retry_after + "\r\n";
     if (!a.allow.empty()) s += "Allow: " + a.allow + "\r\n";
+    if (!a.www_authenticate.empty()) s += "WWW-Authenticate: " + a.www_authenticate + "\r\n";
     if (announce_close) s += "Connection: close\r\n";
     s += "\r\n";
     w.header_size = s.size();
     s += a.body;
     return w;
-}
-
-inline bool is_json_content_type(std::string_view value) {
-    constexpr std::string_view expected = "application/json";
-    if (value.size() < expected.size()) return false;
-    for (std::size_t i = 0; i < expected.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(value[i])) != expected[i]) return false;
-    return value.size() == expected.size() || value[expected.size()] == ';' || value[expected.size()] == ' ';
 }
 
 // Reads the required, non-blank string `key`; on failure returns the 400 to send.
@@ -255,7 +314,7 @@ public:
     ALATION_AUTH_DECL void stop();
     // Decides the answer to one request. Locks the state; does no I/O.
     ALATION_AUTH_DECL Plan handle(http::verb method, std::string_view target, std::string_view content_type,
-                                  std::string_view token_header, std::string_view body);
+                                  std::string_view token_header, std::string_view authorization, std::string_view body);
 
     ServerTime now() const { return std::chrono::system_clock::now() + options_.server_clock_offset; }
     const FakeAlationOptions& options() const noexcept { return options_; }
@@ -271,6 +330,7 @@ private:
                                                      std::chrono::milliseconds lifetime, std::string& value);
     ALATION_AUTH_DECL RefreshRecord& refresh_record(const Secret& token);
     ALATION_AUTH_DECL AccessRecord& access_record(const Secret& token);
+    ALATION_AUTH_DECL std::string new_oauth_token(const std::string& client_id, std::chrono::seconds lifetime);
 
     const FakeAlationOptions options_;
     const std::shared_ptr<asio::ssl::context> ssl_context_;
@@ -281,6 +341,9 @@ private:
     std::map<std::string, UserRecord, std::less<>> users_;
     std::unordered_map<std::string, RefreshRecord> refresh_tokens_;
     std::unordered_map<std::string, AccessRecord> access_tokens_;
+    std::map<std::string, OAuthClientRecord, std::less<>> oauth_clients_;
+    std::unordered_map<std::string, OAuthTokenRecord> oauth_tokens_;
+    JwtKey jwt_key_{};
     std::int64_t next_user_id_ = 1;
     std::int64_t next_refresh_id_ = 1;
     std::deque<InjectedFault> faults_;
@@ -288,6 +351,8 @@ private:
     std::size_t access_tokens_minted_ = 0;
     std::size_t refresh_tokens_created_ = 0;
     std::size_t connections_accepted_ = 0;
+    std::size_t oauth_tokens_minted_ = 0;
+    std::uint64_t next_serial_ = 0;
     std::size_t protected_accepted_ = 0;
     std::size_t protected_rejected_ = 0;
     std::size_t protected_rejected_expired_ = 0;
@@ -298,8 +363,15 @@ private:
     void on_accept(error_code ec, tcp::socket socket);
 
     std::optional<Fault> take_fault(std::string_view path);
-    Answer dispatch(std::string_view path, const json::object& body);
+    Answer dispatch(Endpoint endpoint, const json::object& body);
     Answer protected_endpoint(std::string_view token_header);
+    Answer oauth_dispatch(Endpoint endpoint, std::string_view content_type, std::string_view authorization,
+                          std::string_view body);
+    // Who the request authenticates as (RFC 6749 §2.3.1: HTTP Basic or the body, not both); the
+    // error answer when it cannot.
+    std::optional<Answer> authenticate_client(const FormParameters& form, std::string_view authorization,
+                                              std::string& client_id) const;
+    json::object oauth_claims(const OAuthTokenRecord& r) const;
     // Finds the refresh token named by the body; an error answer when it is missing or unknown.
     std::optional<Answer> find_refresh(const json::object& body, std::string& value, RefreshRecord*& record);
     std::string refresh_status(const RefreshRecord& r) const;
@@ -371,9 +443,14 @@ private:
         auto& request = parser_->get();
         keep_alive_ = request.keep_alive();
         plan_ = server_->handle(request.method(), request.target(), request[http::field::content_type],
-                                request["TOKEN"], request.body());
-        // The body may hold a password or a token.
+                                request["TOKEN"], request[http::field::authorization], request.body());
+        // The body may hold a password, a client secret or a token; Authorization a client secret.
         Secret::wipe(request.body());
+        for (auto& field : request) {
+            // Beast owns these bytes, which are not const: overwritten in place, not copied.
+            if (field.name() == http::field::authorization)
+                OPENSSL_cleanse(const_cast<char*>(field.value().data()), field.value().size());
+        }
         if (plan_.delay.count() > 0 && plan_.delivery != Delivery::drip) {
             timer_.expires_after(plan_.delay);
             timer_.async_wait([self = this->shared_from_this()](error_code wait_ec) {
@@ -488,6 +565,8 @@ ALATION_AUTH_DECL FakeAlationImpl::FakeAlationImpl(asio::any_io_executor executo
       access_token_lifetime_(options_.access_token_lifetime),
       executor_(std::move(executor)),
       acceptor_(asio::make_strand(executor_)) {
+    if (RAND_bytes(jwt_key_.data(), static_cast<int>(jwt_key_.size())) != 1)
+        throw std::runtime_error("RAND_bytes failed");
     const tcp::endpoint endpoint(asio::ip::make_address_v4("127.0.0.1"), options_.port);
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
@@ -562,7 +641,7 @@ ALATION_AUTH_DECL std::optional<Fault> FakeAlationImpl::take_fault(std::string_v
 
 ALATION_AUTH_DECL Plan FakeAlationImpl::handle(http::verb method, std::string_view target,
                                                std::string_view content_type, std::string_view token_header,
-                                               std::string_view body) {
+                                               std::string_view authorization, std::string_view body) {
     const std::string_view path = target.substr(0, target.find('?'));
     std::lock_guard lock(mutex_);
     if (auto it = requests_.find(path); it != requests_.end()) {
@@ -587,21 +666,22 @@ ALATION_AUTH_DECL Plan FakeAlationImpl::handle(http::verb method, std::string_vi
         }
     }
 
+    const auto not_allowed = [&](std::string allow) {
+        Answer a = json_error(405, "Method \"" + std::string(http::to_string(method)) + "\" not allowed.", "405000");
+        a.allow = std::move(allow);
+        return a;
+    };
+    const std::optional<Endpoint> token_api = token_api_endpoint(path);
+    const std::optional<Endpoint> oauth = oauth_endpoint(path);
     if (path == path_protected) {
-        if (method != http::verb::get) {
-            plan.answer =
-                json_error(405, "Method \"" + std::string(http::to_string(method)) + "\" not allowed.", "405000");
-            plan.answer.allow = "GET";
-        } else {
-            plan.answer = protected_endpoint(token_header);
-        }
-    } else if (path == path_create_refresh || path == path_validate_refresh || path == path_regen_refresh ||
-               path == path_create_access || path == path_validate_access || path == path_revoke_access) {
+        plan.answer = method == http::verb::get ? protected_endpoint(token_header) : not_allowed("GET");
+    } else if (oauth) {
+        plan.answer = method == http::verb::post ? oauth_dispatch(*oauth, content_type, authorization, body)
+                                                 : not_allowed("POST");
+    } else if (token_api) {
         if (method != http::verb::post) {
-            plan.answer =
-                json_error(405, "Method \"" + std::string(http::to_string(method)) + "\" not allowed.", "405000");
-            plan.answer.allow = "POST";
-        } else if (!is_json_content_type(content_type)) {
+            plan.answer = not_allowed("POST");
+        } else if (!auth::detail::is_json_content_type(content_type)) {
             plan.answer = json_error(400, "Content-Type must be application/json.", "400000");
         } else {
             error_code ec;
@@ -611,7 +691,7 @@ ALATION_AUTH_DECL Plan FakeAlationImpl::handle(http::verb method, std::string_vi
             } else if (!parsed.is_object()) {
                 plan.answer = json_error(400, "Invalid data. Expected a dictionary.", "400001");
             } else {
-                plan.answer = dispatch(path, parsed.get_object());
+                plan.answer = dispatch(*token_api, parsed.get_object());
             }
         }
     } else {
@@ -629,6 +709,23 @@ ALATION_AUTH_DECL Answer FakeAlationImpl::protected_endpoint(std::string_view to
     if (token_header.empty()) {
         ++protected_rejected_;
         return json_error(403, "Authentication credentials were not provided.", "403000");
+    }
+    if (token_header.find('.') != std::string_view::npos) {
+        // A JWT: opaque access tokens have no dot.
+        const auto it = oauth_tokens_.find(std::string(token_header));
+        const bool expired = it != oauth_tokens_.end() && !it->second.revoked && now() >= it->second.expires_at;
+        if (it == oauth_tokens_.end() || it->second.revoked || expired) {
+            ++protected_rejected_;
+            if (expired) ++protected_rejected_expired_;
+            Answer a;
+            a.status = 401;
+            a.body = json::serialize(json::object{{"detail", "Authentication failed: invalid bearer token."}});
+            return a;
+        }
+        ++protected_accepted_;
+        Answer a;
+        a.body = "[]";
+        return a;
     }
     const auto it = access_tokens_.find(std::string(token_header));
     const bool expired = it != access_tokens_.end() && !it->second.revoked && now() >= it->second.expires_at;
@@ -681,11 +778,11 @@ ALATION_AUTH_DECL json::object FakeAlationImpl::access_json(const std::string& v
                         {"token_status", access_status(r)}};
 }
 
-ALATION_AUTH_DECL Answer FakeAlationImpl::dispatch(std::string_view path, const json::object& body) {
+ALATION_AUTH_DECL Answer FakeAlationImpl::dispatch(Endpoint endpoint, const json::object& body) {
     Answer ok;
     Answer expired_or_revoked = json_error(401, "Refresh token provided is expired or revoked.", "401000");
 
-    if (path == path_create_refresh) {
+    if (endpoint == Endpoint::create_refresh_token) {
         std::string username, password, name;
         if (auto error = get_string(body, "username", username)) return *error;
         if (auto error = get_string(body, "password", password)) return *error;
@@ -707,7 +804,7 @@ ALATION_AUTH_DECL Answer FakeAlationImpl::dispatch(std::string_view path, const 
         return ok;
     }
 
-    if (path == path_validate_access) {
+    if (endpoint == Endpoint::validate_access_token) {
         std::string value;
         std::int64_t user_id = 0;
         if (auto error = get_string(body, "api_access_token", value)) return *error;
@@ -725,7 +822,7 @@ ALATION_AUTH_DECL Answer FakeAlationImpl::dispatch(std::string_view path, const 
     if (auto error = find_refresh(body, value, record)) return *error;
     const bool usable = !record->revoked && now() < record->expires_at;
 
-    if (path == path_validate_refresh) {
+    if (endpoint == Endpoint::validate_refresh_token) {
         if (!usable && !options_.expired_refresh_validates_as_200) return expired_or_revoked;
         json::object o = refresh_json(value, *record);
         o["last_used_at"] = record->last_used_at
@@ -736,7 +833,7 @@ ALATION_AUTH_DECL Answer FakeAlationImpl::dispatch(std::string_view path, const 
     }
     if (!usable) return expired_or_revoked;
 
-    if (path == path_regen_refresh) {
+    if (endpoint == Endpoint::regenerate_refresh_token) {
         const std::int64_t user_id = record->user_id;
         const std::string name = record->name;
         record->revoked = true;
@@ -746,7 +843,7 @@ ALATION_AUTH_DECL Answer FakeAlationImpl::dispatch(std::string_view path, const 
         ok.body = json::serialize(refresh_json(new_value, r));
         return ok;
     }
-    if (path == path_create_access) {
+    if (endpoint == Endpoint::create_access_token) {
         record->last_used_at = now();
         const std::int64_t user_id = record->user_id;
         std::string access_value;
@@ -761,6 +858,107 @@ ALATION_AUTH_DECL Answer FakeAlationImpl::dispatch(std::string_view path, const 
     ok.body = json::serialize(json::object{{"detail", "Revoked active access tokens for refresh token: '" +
                                                           record->name + "' with id: " + std::to_string(record->id)}});
     return ok;
+}
+
+ALATION_AUTH_DECL std::optional<Answer> FakeAlationImpl::authenticate_client(const FormParameters& form,
+                                                                             std::string_view authorization,
+                                                                             std::string& client_id) const {
+    const bool basic = !authorization.empty();
+    const auto invalid_client = [&](std::string description) {
+        Answer a = oauth_error(401, "invalid_client", std::move(description), options_.oauth_invalid_client_code);
+        // RFC 6749 §5.2: a client that tried Basic is told the scheme.
+        if (basic) a.www_authenticate = R"(Basic realm="oauth")";
+        return a;
+    };
+    const std::string* body_id = form.find("client_id");
+    const std::string* body_secret = form.find("client_secret");
+    if (!basic) {
+        if (body_id == nullptr || body_secret == nullptr) return invalid_client("Client authentication failed.");
+        client_id = *body_id;
+        const auto it = oauth_clients_.find(client_id);
+        if (it == oauth_clients_.end() || it->second.secret != *body_secret)
+            return invalid_client("Client authentication failed.");
+        return std::nullopt;
+    }
+    std::string secret;
+    const bool decoded = parse_basic_credentials(authorization, client_id, secret);
+    const auto it = oauth_clients_.find(client_id);
+    const bool matches = decoded && it != oauth_clients_.end() && it->second.secret == secret;
+    Secret::wipe(secret);
+    if (!decoded) return invalid_client("Malformed HTTP Basic client credentials.");
+    if (body_secret != nullptr || (body_id != nullptr && *body_id != client_id))
+        return oauth_error(400, "invalid_request",
+                           "Client credentials must be sent one way: HTTP Basic or the body, not both.");
+    if (!matches) return invalid_client("Client authentication failed.");
+    return std::nullopt;
+}
+
+ALATION_AUTH_DECL json::object FakeAlationImpl::oauth_claims(const OAuthTokenRecord& r) const {
+    const std::int64_t iat = std::chrono::floor<std::chrono::seconds>(r.created_at).time_since_epoch().count();
+    return json::object{{"iat", iat},
+                        {"exp", iat + r.lifetime.count()},
+                        {"sub", r.client_id},
+                        {"client_id", r.client_id},
+                        {"jti", r.jti}};
+}
+
+ALATION_AUTH_DECL Answer FakeAlationImpl::oauth_dispatch(Endpoint endpoint, std::string_view content_type,
+                                                         std::string_view authorization, std::string_view body) {
+    if (!auth::detail::is_media_type(content_type, auth::detail::form_media_type))
+        return oauth_error(400, "invalid_request",
+                           "Content-Type must be " + std::string(auth::detail::form_media_type) + ".");
+    FormParameters form;
+    if (std::string problem = form.parse(body); !problem.empty())
+        return oauth_error(400, "invalid_request", std::move(problem));
+    const std::string_view required = endpoint == Endpoint::oauth_token ? "grant_type" : "token";
+    const std::string* value = form.find(required);
+    if (value == nullptr)
+        return oauth_error(400, "invalid_request", "Missing parameter " + std::string(required) + ".");
+    if (endpoint == Endpoint::oauth_token && *value != "client_credentials")
+        return oauth_error(400, "unsupported_grant_type", "Grant type " + *value + " is not supported.");
+    std::string client_id;
+    if (auto refused = authenticate_client(form, authorization, client_id)) return *refused;
+
+    Answer ok;
+    if (endpoint == Endpoint::oauth_introspect) {
+        const auto it = oauth_tokens_.find(*value);
+        const bool active = it != oauth_tokens_.end() && it->second.client_id == client_id && !it->second.revoked &&
+                            now() < it->second.expires_at;
+        json::object o{{"active", active}};
+        if (active) {
+            for (auto& [key, claim] : oauth_claims(it->second)) o[key] = claim;
+            o["token_type"] = "Bearer";
+            if (!options_.oauth_scope.empty()) o["scope"] = options_.oauth_scope;
+        }
+        ok.body = json::serialize(o);
+        return ok;
+    }
+    const std::chrono::seconds lifetime = oauth_clients_.at(client_id).lifetime;
+    const std::string jwt = new_oauth_token(client_id, lifetime);
+    ++oauth_tokens_minted_;
+    json::object o{{"access_token", jwt}, {"token_type", "Bearer"}};
+    if (options_.oauth_expires_in) o["expires_in"] = lifetime.count();
+    if (!options_.oauth_scope.empty()) o["scope"] = options_.oauth_scope;
+    if (options_.oauth_created_at)
+        o["created_at"] = format_timestamp(oauth_tokens_.at(jwt).created_at, options_.timestamps);
+    ok.body = json::serialize(o);
+    return ok;
+}
+
+ALATION_AUTH_DECL std::string FakeAlationImpl::new_oauth_token(const std::string& client_id,
+                                                               std::chrono::seconds lifetime) {
+    OAuthTokenRecord r;
+    r.client_id = client_id;
+    r.jti = random_token(22);
+    r.created_at = now();
+    r.lifetime = lifetime;
+    r.expires_at = r.created_at + lifetime;
+    r.serial = next_serial_++;
+    std::string jwt = sign_jwt(json::serialize(oauth_claims(r)), jwt_key_);
+    oauth_tokens_.insert_or_assign(jwt, std::move(r));
+    revoke_beyond(oauth_tokens_, options_.max_live_access_tokens, now(),
+                  [&](const OAuthTokenRecord& t) { return t.client_id == client_id; });
+    return jwt;
 }
 
 ALATION_AUTH_DECL RefreshRecord& FakeAlationImpl::new_refresh_token(std::int64_t user_id, std::string name,
@@ -785,8 +983,12 @@ ALATION_AUTH_DECL AccessRecord& FakeAlationImpl::new_access_token(const std::str
     a.refresh_token = refresh_token;
     a.created_at = now();
     a.expires_at = a.created_at + lifetime;
+    a.serial = next_serial_++;
     value = random_token(access_token_chars);
-    return access_tokens_.insert_or_assign(value, std::move(a)).first->second;
+    AccessRecord& record = access_tokens_.insert_or_assign(value, std::move(a)).first->second;
+    revoke_beyond(access_tokens_, options_.max_live_access_tokens, now(),
+                  [&](const AccessRecord& t) { return t.refresh_token == refresh_token; });
+    return record;
 }
 
 ALATION_AUTH_DECL RefreshRecord& FakeAlationImpl::refresh_record(const Secret& token) {
@@ -915,6 +1117,33 @@ ALATION_AUTH_DECL void FakeAlation::set_access_token_lifetime(std::chrono::milli
     impl_->access_token_lifetime_ = lifetime;
 }
 
+ALATION_AUTH_DECL void FakeAlation::add_oauth_client(std::string client_id, std::string client_secret,
+                                                     std::chrono::seconds lifetime) {
+    if (client_id.empty() || client_secret.empty())
+        throw std::invalid_argument("FakeAlation::add_oauth_client: empty client id or secret");
+    if (lifetime.count() <= 0) throw std::invalid_argument("FakeAlation::add_oauth_client: lifetime must be positive");
+    std::lock_guard lock(impl_->mutex_);
+    if (impl_->oauth_clients_.count(client_id) != 0)
+        throw std::invalid_argument("FakeAlation: OAuth client exists: " + client_id);
+    impl_->oauth_clients_.emplace(std::move(client_id), detail::OAuthClientRecord{std::move(client_secret), lifetime});
+}
+
+ALATION_AUTH_DECL Secret FakeAlation::issue_oauth_token(std::string_view client_id,
+                                                        std::optional<std::chrono::seconds> lifetime) {
+    std::lock_guard lock(impl_->mutex_);
+    const auto it = impl_->oauth_clients_.find(client_id);
+    if (it == impl_->oauth_clients_.end())
+        throw std::invalid_argument("FakeAlation: unknown OAuth client " + std::string(client_id));
+    return Secret(impl_->new_oauth_token(it->first, lifetime.value_or(it->second.lifetime)));
+}
+
+ALATION_AUTH_DECL void FakeAlation::expire_oauth_token(const Secret& jwt) {
+    std::lock_guard lock(impl_->mutex_);
+    const auto it = impl_->oauth_tokens_.find(std::string(jwt.reveal()));
+    if (it == impl_->oauth_tokens_.end()) throw std::invalid_argument("FakeAlation: unknown OAuth token");
+    it->second.expires_at = impl_->now();
+}
+
 ALATION_AUTH_DECL void FakeAlation::inject(std::string path, Fault fault, int times) {
     if (times < 1) throw std::invalid_argument("FakeAlation::inject: times must be at least 1");
     std::lock_guard lock(impl_->mutex_);
@@ -945,6 +1174,11 @@ ALATION_AUTH_DECL std::size_t FakeAlation::refresh_tokens_created() const {
 ALATION_AUTH_DECL std::size_t FakeAlation::connections_accepted() const {
     std::lock_guard lock(impl_->mutex_);
     return impl_->connections_accepted_;
+}
+
+ALATION_AUTH_DECL std::size_t FakeAlation::oauth_tokens_minted() const {
+    std::lock_guard lock(impl_->mutex_);
+    return impl_->oauth_tokens_minted_;
 }
 
 ALATION_AUTH_DECL std::size_t FakeAlation::protected_accepted() const {
