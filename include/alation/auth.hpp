@@ -11,6 +11,7 @@
 #include <alation/auth/secret.hpp>
 #include <alation/auth/token.hpp>
 #include <alation/auth/token_provider.hpp>
+#include <alation/auth/token_source.hpp>
 #include <alation/auth/token_store.hpp>
 #include <alation/auth/version.hpp>
 #include <alation/auth/with_diagnostics.hpp>

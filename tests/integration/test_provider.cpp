@@ -638,3 +638,148 @@ TEST_CASE("provider: a replica whose refresh token was regenerated elsewhere rel
     CHECK(std::any_of(b_events.begin(), b_events.end(),
                       [](const ProviderEvent& e) { return e.kind == ProviderEvent::Kind::refresh_token_reloaded; }));
 }
+
+namespace {
+
+/// A third token source, written against the public seam alone: it mints "static-1",
+/// "static-2", ... each living `lifetime`, or fails with the errors queued in `failures`.
+/// It completes inside the call, which the seam allows.
+class StaticTokenSource final : public TokenSource {
+public:
+    explicit StaticTokenSource(std::chrono::seconds lifetime) : lifetime_(lifetime) {}
+
+    void async_mint(Diagnostics& diag, MintHandler handler) override {
+        ++calls;
+        if (!failures.empty()) {
+            const auto ec = failures.front();
+            failures.erase(failures.begin());
+            diag.set_server_detail("static source failure");
+            return std::move(handler)(ec, AccessToken{});
+        }
+        AccessToken token;
+        token.value = Secret("static-" + std::to_string(++minted));
+        token.created_at = Timestamp{std::chrono::hours(500000)};
+        token.expires_at = token.created_at + lifetime_;
+        std::move(handler)(error_code{}, std::move(token));
+    }
+
+    std::vector<error_code> failures;
+    int calls = 0;
+    int minted = 0;
+
+private:
+    std::chrono::seconds lifetime_;
+};
+
+}  // namespace
+
+TEST_CASE("provider: a source of one's own gets the same policy without touching it") {
+    asio::io_context io;
+    ManualClock clock;
+    auto source = std::make_shared<StaticTokenSource>(1h);
+    std::vector<ProviderEvent> events;
+    ProviderOptions options;
+    options.clock = clock.function();
+    options.refresh.initial_backoff = 10s;
+    options.refresh.max_backoff = 10s;
+    options.on_event = [&](const ProviderEvent& e) { events.push_back(e); };
+    TokenProvider provider(io.get_executor(), source, options);
+
+    run(io, [&]() -> asio::awaitable<void> {
+        // Single flight and caching.
+        const auto first = co_await provider.token();
+        CHECK(first.value.reveal() == "static-1");
+        CHECK((co_await provider.token()).value.reveal() == "static-1");
+        CHECK(source->calls == 1);
+
+        // Past the margin: the current token is served while the refresh runs.
+        clock.advance(55min);
+        auto req = protected_request();
+        CHECK(provider.try_authorize(req));
+        CHECK(req["TOKEN"] == "static-1");
+        while (source->calls < 2) co_await sleep_for(1ms);
+        CHECK((co_await provider.token()).value.reveal() == "static-2");
+
+        // invalidate mints a replacement; a stale report changes nothing.
+        provider.invalidate(Secret("static-2"));
+        CHECK((co_await provider.token()).value.reveal() == "static-3");
+        provider.invalidate(Secret("static-2"));
+        CHECK((co_await provider.token()).value.reveal() == "static-3");
+
+        // A transient failure with no usable token reaches the waiters, then backs off.
+        source->failures = {make_error_code(Error::server_error)};
+        clock.advance(2h);
+        Diagnostics diag;
+        auto [ec, none] = co_await provider.token(diag, asio::as_tuple(asio::use_awaitable));
+        CHECK(ec == Error::server_error);
+        CHECK(diag.server_detail() == "static source failure");
+        const int calls_after_failure = source->calls;
+        auto [again, none2] = co_await provider.token(asio::as_tuple(asio::use_awaitable));
+        CHECK(again == Error::server_error);  // fails at once during the backoff
+        CHECK(source->calls == calls_after_failure);
+        clock.advance(11s);
+        CHECK((co_await provider.token()).value.reveal() == "static-4");
+
+        // A rejected credential is final: no retry loop.
+        source->failures = {make_error_code(Error::invalid_client_credentials)};
+        provider.invalidate(Secret("static-4"));
+        for (int i = 0; i < 3; ++i) {
+            auto [rejected, t] = co_await provider.token(asio::as_tuple(asio::use_awaitable));
+            CHECK(rejected == Error::invalid_client_credentials);
+            clock.advance(1h);
+        }
+        CHECK(source->calls == calls_after_failure + 2);
+    }());
+    CHECK(provider.refresh_token().value.empty());  // not a refresh-token provider
+    CHECK(std::count_if(events.begin(), events.end(),
+                        [](const ProviderEvent& e) { return e.kind == ProviderEvent::Kind::refresh_failed; }) == 2);
+}
+
+TEST_CASE("provider: Authorization: Bearer per provider or per request, TOKEN by default") {
+    asio::io_context io;
+    auto source = std::make_shared<StaticTokenSource>(1h);
+    ProviderOptions options;
+    options.header = TokenHeader::bearer;
+    TokenProvider bearer(io.get_executor(), source, options);
+    TokenProvider plain(io.get_executor(), std::make_shared<StaticTokenSource>(1h));
+    run(io, [&]() -> asio::awaitable<void> {
+        auto req = protected_request();
+        co_await bearer.authorize(req);
+        CHECK(req[http::field::authorization] == "Bearer static-1");
+        CHECK(req.find("TOKEN") == req.end());
+
+        auto per_request = protected_request();
+        CHECK(bearer.try_authorize(per_request, TokenHeader::token));
+        CHECK(per_request["TOKEN"] == "static-1");
+
+        auto req2 = protected_request();
+        co_await plain.authorize(req2);
+        CHECK(req2["TOKEN"] == "static-1");
+        CHECK(req2.find(http::field::authorization) == req2.end());
+        auto req3 = protected_request();
+        CHECK(plain.try_authorize(req3, TokenHeader::bearer));
+        CHECK(req3[http::field::authorization] == "Bearer static-1");
+    }());
+}
+
+TEST_CASE("provider: send() on a forbidden endpoint costs one extra mint per token, not one per request") {
+    Alation alation;
+    auto& io = alation.io;
+    Fault forbidden;
+    forbidden.status = 403;
+    alation.fake.inject(std::string(protected_path), forbidden, 100);
+    TokenProvider provider(alation.client, alation.refresh_token);
+    int forbidden_answers = 0;
+    run(io, [&]() -> asio::awaitable<void> {
+        auto conn = co_await ProtectedConnection::open(alation.fake.port());
+        for (int i = 0; i < 20; ++i) {
+            const auto status = co_await conn->get(provider);
+            forbidden_answers += status == http::status::forbidden;
+        }
+    }());
+    CHECK(forbidden_answers == 20);
+    // The first 403 could have been a bad token: one new token and one retry; that one was
+    // refused too, so the 403s are about permissions and cost nothing more.
+    CHECK(alation.fake.access_tokens_minted() == 2);
+    CHECK(alation.fake.request_count(protected_path) == 21);
+}

@@ -19,13 +19,14 @@ namespace alation::auth {
 /// Something a TokenProvider did, for logs and metrics. Holds no secret.
 struct ProviderEvent {
     enum class Kind {
-        /// A createAPIAccessToken request was sent.
+        /// A mint was started (createAPIAccessToken, the OAuth token request, or the source's own).
         refresh_started,
         /// A new access token is in use; expires_at is set.
         refresh_succeeded,
-        /// A mint failed; error, diagnostics and retry_in are set. With invalid_refresh_token or
-        /// refresh_token_expired_or_revoked there is no retry, unless the TokenStore holds a
-        /// different token (refresh_token_reloaded comes first then).
+        /// A mint failed; error, diagnostics and retry_in are set. With invalid_refresh_token,
+        /// refresh_token_expired_or_revoked or invalid_client_credentials there is no retry,
+        /// unless the TokenStore holds a different refresh token (refresh_token_reloaded comes
+        /// first then).
         refresh_failed,
         /// invalidate() dropped the current token; a new one is being minted.
         token_invalidated,
@@ -80,9 +81,20 @@ inline std::ostream& operator<<(std::ostream& os, const ProviderEvent& e) {
     return os;
 }
 
+/// The header a TokenProvider puts an access token in.
+enum class TokenHeader {
+    /// `TOKEN: <token>`, which every Alation API accepts, for both token sources.
+    token,
+    /// `Authorization: Bearer <token>`, for the endpoints (and proxies) that want the standard form.
+    bearer,
+};
+
 /// How a TokenProvider behaves. The defaults suit a service.
 struct ProviderOptions {
     RefreshPolicy refresh;
+    /// Where try_authorize(), authorize() and send() put the token (try_authorize can also be
+    /// told per request).
+    TokenHeader header = TokenHeader::token;
     /// Where a regenerated refresh token is saved (see RefreshPolicy::regenerate_refresh_token).
     /// Also read when the provider starts: a stored token for the same user that expires later
     /// than the one given to the constructor is used instead; and when the server rejects the

@@ -3,13 +3,17 @@
 #define ALATION_AUTH_TOKEN_PROVIDER_HPP
 
 #include <alation/auth/client.hpp>
+#include <alation/auth/detail/oauth_token_source.hpp>
 #include <alation/auth/detail/provider_impl.hpp>
+#include <alation/auth/detail/refresh_token_source.hpp>
 #include <alation/auth/provider_options.hpp>
+#include <alation/auth/token_source.hpp>
 #include <alation/auth/with_diagnostics.hpp>
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/compose.hpp>
 #include <boost/asio/coroutine.hpp>
+#include <boost/beast/http/field.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
@@ -18,7 +22,10 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <utility>
+
+#include <openssl/crypto.h>
 
 namespace alation::auth {
 
@@ -27,9 +34,21 @@ namespace http = boost::beast::http;
 /// The name of the header that carries the API access token.
 inline constexpr std::string_view token_header = "TOKEN";
 
+/// Puts `value` on `request` in `header`.
+template <class Body, class Fields>
+void set_token_header(http::request<Body, Fields>& request, const Secret& value, TokenHeader header) {
+    if (header == TokenHeader::token) return (void)request.set(token_header, value.reveal());
+    std::string bearer = "Bearer ";
+    bearer += value.reveal();
+    request.set(http::field::authorization, bearer);
+    OPENSSL_cleanse(bearer.data(), bearer.size());
+}
+
 /// Keeps a valid API access token for a service and puts it on outgoing requests.
 ///
-/// It mints the first token as soon as it is constructed, then refreshes each token in the
+/// Its tokens come from a TokenSource: a refresh token (createAPIAccessToken), OAuth client
+/// credentials (the client credentials grant), or a program's own; every guarantee below holds
+/// for each. It mints the first token as soon as it is constructed, then refreshes each token in the
 /// background once its remaining life falls below the refresh margin (RefreshPolicy), while
 /// callers keep getting the current one: requests never carry an expired token and, past the
 /// first, never wait on a refresh. However many callers ask at once, at most one
@@ -52,7 +71,8 @@ inline constexpr std::string_view token_header = "TOKEN";
 /// Errors of token(), authorize() and send() while waiting for a token: the error of the
 /// failed mint (any Client error, e.g. Error::server_error, Error::timeout, a transport code);
 /// Error::invalid_refresh_token or Error::refresh_token_expired_or_revoked once the server has
-/// rejected the refresh token, which is final for this provider unless its
+/// rejected the refresh token (Error::invalid_client_credentials, the OAuth client's), which is
+/// final for this provider unless its
 /// ProviderOptions::token_store holds a different token for the same user (each such call
 /// looks again); Error::provider_stopped;
 /// `operation_aborted`. A caller that finds no usable token while the provider backs off after
@@ -81,6 +101,23 @@ public:
         : TokenProvider(std::move(client), make_refresh_token(std::move(refresh_token), user_id), false,
                         std::move(options)) {}
 
+    /// Over OAuth 2.0 client credentials: JWTs from Client::create_oauth_token, refreshed like
+    /// any access token. A refused client (Error::invalid_client_credentials) is final, never
+    /// retried in a loop. RefreshPolicy::regenerate_refresh_token and token_store do not apply.
+    TokenProvider(Client client, OAuthClientCredentials credentials, ProviderOptions options = {})
+        : TokenProvider(client.get_executor(),
+                        std::make_shared<detail::OAuthTokenSource>(client, std::move(credentials)),
+                        std::move(options)) {}
+
+    /// Over any token source, e.g. a program's own; starts minting at once on a strand of
+    /// `executor`. RefreshPolicy::regenerate_refresh_token applies when the source is renewable();
+    /// ProviderOptions::token_store is the source's business, not read here.
+    TokenProvider(const boost::asio::any_io_executor& executor, std::shared_ptr<TokenSource> source,
+                  ProviderOptions options = {})
+        : impl_(std::make_shared<Impl>(executor, std::move(source), std::move(options))) {
+        impl_->start();
+    }
+
     TokenProvider(const TokenProvider&) = delete;
     TokenProvider& operator=(const TokenProvider&) = delete;
 
@@ -90,21 +127,27 @@ public:
     /// The provider's strand (see executor_type).
     [[nodiscard]] executor_type get_executor() const { return impl_->get_executor(); }
 
-    /// Sets the TOKEN header from the cached token if it is usable now, without suspending:
-    /// no I/O, only a short internal lock, never user code. Returns false when there is none
-    /// (a mint is then normally under way already): use authorize(), which waits for it. Past
-    /// the refresh margin it returns true and asks for the background refresh.
+    /// Sets the token header (ProviderOptions::header) from the cached token if it is usable
+    /// now, without suspending: no I/O, only a short internal lock, never user code. Returns
+    /// false when there is none (a mint is then normally under way already): use authorize(),
+    /// which waits for it. Past the refresh margin it returns true and asks for the background
+    /// refresh.
     template <class Body, class Fields>
     bool try_authorize(http::request<Body, Fields>& request) {
+        return try_authorize(request, impl_->options().header);
+    }
+    /// As above, in `header` for this request.
+    template <class Body, class Fields>
+    bool try_authorize(http::request<Body, Fields>& request, TokenHeader header) {
         const auto token = impl_->usable_token(impl_->now());
         if (!token) return false;
-        request.set(token_header, token->token.value.reveal());
+        set_token_header(request, token->token.value, header);
         return true;
     }
 
-    /// Sets the TOKEN header, waiting for a token only when none is usable.
+    /// Sets the token header (ProviderOptions::header), waiting for a token only when none is usable.
     /// Signature: `void(error_code)`. `request` must stay alive until completion; on failure
-    /// its TOKEN header is left as it was. Errors: see the class comment.
+    /// the header is left as it was. Errors: see the class comment.
     template <class Body, class Fields, class CompletionToken = DefaultCompletionToken>
     auto authorize(http::request<Body, Fields>& request, CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code)>(
@@ -137,10 +180,13 @@ public:
     /// once. Callers that find no usable token meanwhile wait for the new one.
     void invalidate(const Secret& rejected) { impl_->invalidate(rejected); }
 
-    /// Authorizes `request`, writes it to `stream` and reads the response into `response`; on
-    /// 401 or 403 it invalidates the token it used and tries once more with a new one, on the
-    /// same stream; the second response is the one delivered, whatever its status. A 403 that
-    /// means "not allowed" rather than "bad token" thus costs a mint and a second request.
+    /// Authorizes `request`, writes it to `stream` and reads the response into `response`. On
+    /// 401 it invalidates the token it used and tries once more with a new one, on the same
+    /// stream; the second response is the one delivered, whatever its status. On 403 it does the
+    /// same only while the token used is not known good: a token is known good once a response
+    /// to it was 2xx, or once it was the new token of such a retry and got 403 too (so the 403
+    /// meant "not allowed"). A service calling a forbidden endpoint thus pays at most one extra
+    /// mint and request per token lifetime, not one per request.
     /// Signature: `void(error_code)`; an HTTP error status is not an error_code, look at
     /// `response`. The stream, request, buffer and response must stay alive until completion;
     /// the caller keeps `stream` free of other writes and reads meanwhile. Errors: those of the
@@ -163,8 +209,10 @@ public:
     }
 
     /// The refresh token in use: the one given, the stored one adopted at construction, or the
-    /// last one regenerated. A copy; callable from any thread.
-    [[nodiscard]] RefreshToken refresh_token() const { return impl_->refresh_token(); }
+    /// last one regenerated. A copy; callable from any thread. Empty for other token sources.
+    [[nodiscard]] RefreshToken refresh_token() const {
+        return refresh_source_ ? refresh_source_->refresh_token() : RefreshToken{};
+    }
 
     /// Completes every waiting operation with Error::provider_stopped, cancels the refresh in
     /// flight and stops refreshing. Later requests fail with Error::provider_stopped. Returns
@@ -174,11 +222,11 @@ public:
 private:
     using Impl = detail::ProviderImpl;
 
-    TokenProvider(Client client, RefreshToken refresh_token, bool expiry_known, ProviderOptions options) {
-        if (options.token_store) adopt_stored_token(*options.token_store, refresh_token, expiry_known);
-        const bool validate_first = !expiry_known && options.refresh.regenerate_refresh_token;
-        impl_ = std::make_shared<Impl>(std::move(client), std::move(refresh_token), expiry_known, std::move(options));
-        impl_->start(validate_first);
+    TokenProvider(Client client, RefreshToken refresh_token, bool expiry_known, ProviderOptions options)
+        : refresh_source_(std::make_shared<detail::RefreshTokenSource>(client, std::move(refresh_token), expiry_known,
+                                                                       options.token_store)),
+          impl_(std::make_shared<Impl>(client.get_executor(), refresh_source_, std::move(options))) {
+        impl_->start();
     }
 
     static RefreshToken make_refresh_token(Secret value, std::int64_t user_id) {
@@ -188,29 +236,20 @@ private:
         return token;
     }
 
-    // A restart picks up the refresh token a previous run regenerated.
-    static void adopt_stored_token(TokenStore& store, RefreshToken& token, bool& expiry_known) {
-        error_code ec;
-        auto stored = store.load(ec);
-        if (ec || !stored || stored->user_id != token.user_id) return;
-        if (expiry_known && stored->expires_at <= token.expires_at) return;
-        token = std::move(*stored);
-        expiry_known = true;
-    }
-
     struct AuthorizeInitiation {
         std::shared_ptr<Impl> impl;
 
         template <class Handler, class Request>
         void operator()(Handler&& handler, Diagnostics* diag, Request* request) const {
+            const auto header = impl->options().header;
             if (const auto token = impl->usable_token(impl->now())) {
-                request->set(token_header, token->token.value.reveal());
+                set_token_header(*request, token->token.value, header);
                 impl->post_completion(std::forward<Handler>(handler), error_code{});
                 return;
             }
             impl->async_wait(detail::adapt_handler(std::forward<Handler>(handler),
-                                                   [request](auto&& h, error_code ec, Impl::TokenPtr token) {
-                                                       if (!ec) request->set(token_header, token->token.value.reveal());
+                                                   [request, header](auto&& h, error_code ec, Impl::TokenPtr token) {
+                                                       if (!ec) set_token_header(*request, token->token.value, header);
                                                        std::move(h)(ec);
                                                    }),
                              diag);
@@ -287,14 +326,15 @@ private:
                         BOOST_ASIO_CORO_YIELD impl->async_wait(Impl::WaitHandler(std::move(self)), diag);
                         if (ec) return self.complete(ec);
                     }
-                    request.set(token_header, used->token.value.reveal());
+                    set_token_header(request, used->token.value, impl->options().header);
                     BOOST_ASIO_CORO_YIELD http::async_write(stream, request, std::move(self));
                     if (ec) return self.complete(ec);
                     BOOST_ASIO_CORO_YIELD http::async_read(stream, buffer, response, std::move(self));
                     if (ec) return self.complete(ec);
-                    const auto status = response.result();
-                    if (retried || (status != http::status::unauthorized && status != http::status::forbidden))
-                        return self.complete({});
+                    const auto after =
+                        detail::after_response(response.result_int(), retried, used->known_good.is_set());
+                    if (after.vouch) used->known_good.set();
+                    if (!after.retry) return self.complete({});
                     impl->invalidate(used->token.value);
                     retried = true;
                     response = {};
@@ -303,6 +343,8 @@ private:
         }
     };
 
+    // Set for a provider over a refresh token, for refresh_token().
+    std::shared_ptr<detail::RefreshTokenSource> refresh_source_;
     std::shared_ptr<Impl> impl_;
 };
 

@@ -7,6 +7,7 @@
 
 #include <alation/auth/client_options.hpp>
 #include <alation/auth/detail/config.hpp>
+#include <alation/auth/detail/jittered_exponential.hpp>
 #include <alation/auth/detail/protocol.hpp>
 #include <alation/auth/error.hpp>
 
@@ -14,13 +15,6 @@
 #include <optional>
 
 namespace alation::auth::detail {
-
-/// Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^attempt)], picked by
-/// `draw` in [0, 1) (0 gives 0, draws near 1 give the ceiling; values outside are clamped).
-/// Saturates instead of overflowing for any `attempt`; a negative attempt counts as 0.
-ALATION_AUTH_DECL std::chrono::milliseconds jittered_exponential(std::chrono::milliseconds base,
-                                                                 std::chrono::milliseconds cap, int attempt,
-                                                                 double draw) noexcept;
 
 /// The wait before retry number `retry_index` (0-based): jittered_exponential over the policy's
 /// initial_backoff and max_backoff; when the server sent Retry-After, the longer of the two, or

@@ -2,12 +2,14 @@
 #ifndef ALATION_AUTH_DETAIL_PROVIDER_IMPL_HPP
 #define ALATION_AUTH_DETAIL_PROVIDER_IMPL_HPP
 
-#include <alation/auth/client.hpp>
 #include <alation/auth/detail/adapted_handler.hpp>
-#include <alation/auth/detail/token_cache.hpp>
+#include <alation/auth/detail/coarse_clock.hpp>
+#include <alation/auth/detail/provider_machine.hpp>
 #include <alation/auth/provider_options.hpp>
+#include <alation/auth/token_source.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -24,38 +26,35 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <unordered_map>
 #include <utility>
 
 namespace alation::auth::detail {
 
-/// The shared state behind a TokenProvider. Everything but the published snapshot and the
-/// refresh token accessor lives on the strand; no lock is held while user code runs.
+/// The shared state behind a TokenProvider: it executes what the ProviderMachine decides, with
+/// the TokenSource doing the requests. Everything but the published snapshot lives on the
+/// strand; no lock is held while user code runs.
 class ProviderImpl : public std::enable_shared_from_this<ProviderImpl> {
 public:
     using TokenPtr = std::shared_ptr<const CachedToken>;
     using WaitHandler = boost::asio::any_completion_handler<void(error_code, TokenPtr)>;
 
-    ProviderImpl(Client client, RefreshToken refresh_token, bool expiry_known, ProviderOptions options)
-        : client_(std::move(client)),
-          strand_(boost::asio::make_strand(client_.get_executor())),
+    ProviderImpl(const boost::asio::any_io_executor& executor, std::shared_ptr<TokenSource> source,
+                 ProviderOptions options)
+        : executor_(executor),
+          strand_(boost::asio::make_strand(executor)),
           timer_(strand_),
           options_(std::move(options)),
-          cache_(options_.refresh),
+          source_(std::move(source)),
           random_(std::random_device{}()),
-          refresh_token_(std::move(refresh_token)) {
-        if (expiry_known) cache_.replace_refresh_token(estimated_expiry(refresh_token_), draw());
-    }
+          machine_(options_.refresh, source_->renewable(), credential_local_expiry(source_->credential_expires_at()),
+                   draw()) {}
 
-    /// Starts the first mint (and, when renewal is on, learns the refresh token's expiry).
-    void start(bool validate_first) {
-        boost::asio::post(strand_, [self = shared_from_this(), validate_first] {
-            if (validate_first)
-                self->validate_refresh_token();
-            else
-                self->poll();
-        });
+    /// Starts the first operation (a mint, or the credential's validation).
+    void start() {
+        boost::asio::post(strand_, [self = shared_from_this()] { self->poll(); });
     }
 
     [[nodiscard]] boost::asio::strand<boost::asio::any_io_executor> get_executor() const { return strand_; }
@@ -89,14 +88,14 @@ public:
         auto slot = boost::asio::get_associated_cancellation_slot(handler);
         if (slot.is_connected()) slot.template emplace<CancelWaiter>(weak_from_this(), id);
         boost::asio::post(strand_, [self = shared_from_this(), id, diag, handler = std::move(handler)]() mutable {
-            auto work = boost::asio::prefer(boost::asio::get_associated_executor(handler, self->client_.get_executor()),
+            auto work = boost::asio::prefer(boost::asio::get_associated_executor(handler, self->executor_),
                                             boost::asio::execution::outstanding_work.tracked);
             self->add_waiter(id, Waiter{std::move(handler), diag, std::move(work)});
         });
     }
 
     /// The server rejected `value`: drop it at once from the published snapshot, then let the
-    /// strand drop it from the cache and mint a replacement.
+    /// strand drop it from the machine and mint a replacement.
     void invalidate(const Secret& value) {
         {
             std::lock_guard lock(snapshot_mutex_);
@@ -106,7 +105,7 @@ public:
             }
         }
         boost::asio::post(strand_, [self = shared_from_this(), value = value] {
-            if (self->stopped_ || !self->cache_.invalidate(value)) return;
+            if (!self->machine_.invalidate(value)) return;
             self->poll();
             self->emit(ProviderEvent{ProviderEvent::Kind::token_invalidated});
         });
@@ -116,15 +115,12 @@ public:
         boost::asio::post(strand_, [self = shared_from_this()] { self->do_stop(); });
     }
 
-    [[nodiscard]] RefreshToken refresh_token() const {
-        std::lock_guard lock(refresh_token_mutex_);
-        return refresh_token_;
-    }
+    [[nodiscard]] const ProviderOptions& options() const noexcept { return options_; }
 
     /// Completes `handler` with `args` on its associated executor, never inside the caller.
     template <class Handler, class... Args>
     void post_completion(Handler handler, Args... args) {
-        auto executor = boost::asio::get_associated_executor(handler, client_.get_executor());
+        auto executor = boost::asio::get_associated_executor(handler, executor_);
         boost::asio::post(std::move(executor), [handler = std::move(handler), args...]() mutable {
             std::move(handler)(std::move(args)...);
         });
@@ -159,11 +155,15 @@ private:
     }
 
     void add_waiter(std::uint64_t id, Waiter waiter) {
-        const auto t = now();
-        if (stopped_) return finish(std::move(waiter), Error::provider_stopped, nullptr);
-        if (cache_.usable(t)) return finish(std::move(waiter), {}, cache_.current());
-        if (cache_.must_fail(t) && !(cache_.refresh_token_rejected() && reload_refresh_token()))
-            return finish(std::move(waiter), cache_.last_error(), nullptr);
+        switch (machine_.admit(now())) {
+        case Admission::serve: return finish(std::move(waiter), {}, machine_.current());
+        case Admission::stopped: return finish(std::move(waiter), Error::provider_stopped, nullptr);
+        case Admission::fail: return finish(std::move(waiter), machine_.last_error(), nullptr);
+        case Admission::reload_credential:
+            if (!reload_credential()) return finish(std::move(waiter), machine_.last_error(), nullptr);
+            break;
+        case Admission::wait: break;
+        }
         waiters_.emplace(id, std::move(waiter));
         poll();
     }
@@ -178,11 +178,11 @@ private:
 
     void finish(Waiter waiter, error_code ec, TokenPtr token) {
         if (ec && waiter.diagnostics && ec != boost::asio::error::operation_aborted)
-            *waiter.diagnostics = cache_.last_diagnostics();
+            *waiter.diagnostics = machine_.last_diagnostics();
         // The waiter's cancellation slot is cleared on the handler's own executor, where the
         // slot may be touched, just before the handler runs. The waiter has long left its
         // initiating function, so Asio's usual dispatch to the handler's executor applies.
-        auto executor = boost::asio::get_associated_executor(waiter.handler, client_.get_executor());
+        auto executor = boost::asio::get_associated_executor(waiter.handler, executor_);
         boost::asio::dispatch(
             std::move(executor),
             boost::asio::append(
@@ -232,11 +232,11 @@ private:
 
     double draw() { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }
 
-    // Starts whatever the cache says is due, then sets the timer for the next decision.
+    // Starts whatever the machine says is due, then sets the timer for the next decision.
     void poll() {
-        if (stopped_) return;
-        switch (cache_.poll(now())) {
+        switch (machine_.poll(now())) {
         case Work::mint: start_mint(); break;
+        case Work::validate: start_validation(); break;
         case Work::regenerate: start_regeneration(); break;
         case Work::none: break;
         }
@@ -244,7 +244,7 @@ private:
     }
 
     void schedule() {
-        const auto wake = cache_.next_wakeup();
+        const auto wake = machine_.next_wakeup();
         work_due_at_.store(wake ? wake->time_since_epoch().count() : never, std::memory_order_relaxed);
         ++timer_generation_;
         if (!wake) return (void)timer_.cancel();
@@ -255,28 +255,24 @@ private:
         });
     }
 
-    template <class Result, class Start, class Done>
-    void call_server(Start start, Done done) {
+    // Starts `operation` on the source with a handler that stop() cancels, that takes the result
+    // to the strand from wherever the source completes it, and that drops it once stopped.
+    template <class Result, class Operation, class Done>
+    void call_source(Operation operation, Done done) {
         auto diag = std::make_shared<Diagnostics>();
         const auto sent_at = now();
-        start(*diag,
-              boost::asio::bind_cancellation_slot(
-                  cancel_.slot(), boost::asio::bind_executor(strand_, [self = shared_from_this(), diag, sent_at, done](
-                                                                          error_code ec, Result result) mutable {
-                      if (self->stopped_) return;
-                      done(ec, std::move(result), sent_at, *diag);
-                  })));
+        ((*source_).*operation)(
+            *diag, boost::asio::bind_cancellation_slot(cancel_.slot(), [self = shared_from_this(), diag, sent_at, done](
+                                                                           error_code ec, Result result) {
+                boost::asio::post(self->strand_, [self, diag, sent_at, done, ec, result = std::move(result)]() mutable {
+                    if (self->machine_.stopped()) return;
+                    (self.get()->*done)(ec, std::move(result), sent_at, *diag);
+                });
+            }));
     }
 
     void start_mint() {
-        const auto rt = refresh_token();
-        call_server<AccessToken>(
-            [this, &rt](Diagnostics& diag, auto handler) {
-                client_.create_access_token(rt.value, rt.user_id, diag, std::move(handler));
-            },
-            [this](error_code ec, AccessToken token, TimePoint sent_at, const Diagnostics& diag) {
-                on_minted(ec, std::move(token), sent_at, diag);
-            });
+        call_source<AccessToken>(&TokenSource::async_mint, &ProviderImpl::on_minted);
         emit(ProviderEvent{ProviderEvent::Kind::refresh_started});
     }
 
@@ -284,116 +280,88 @@ private:
         ProviderEvent event{ec ? ProviderEvent::Kind::refresh_failed : ProviderEvent::Kind::refresh_succeeded, ec};
         if (!ec) {
             event.expires_at = token.expires_at;
-            cache_.mint_succeeded(std::move(token), sent_at, draw());
-            publish(cache_.current());
-            finish_all({}, cache_.current());
+            machine_.mint_succeeded(std::move(token), sent_at, draw());
+            publish(machine_.current());
+            finish_all({}, machine_.current());
         } else {
             event.diagnostics = diag;
-            event.retry_in = cache_.mint_failed(ec, diag, now(), draw());
-            if (TokenCache::is_refresh_token_rejection(ec) && reload_refresh_token()) {
-                emit(std::move(event));
-                return;
-            }
-            if (!cache_.usable(now())) {
-                publish(nullptr);
-                finish_all(ec, nullptr);
-            }
+            const auto after = machine_.mint_failed(ec, diag, now(), draw());
+            event.retry_in = after.retry_in;
+            act_on(after, ec);
         }
         poll();
         emit(std::move(event));
     }
 
-    void validate_refresh_token() {
-        const auto rt = refresh_token();
-        call_server<RefreshToken>(
-            [this, &rt](Diagnostics& diag, auto handler) {
-                client_.validate_refresh_token(rt.value, rt.user_id, diag, std::move(handler));
-            },
-            [this](error_code ec, RefreshToken validated, TimePoint, const Diagnostics& diag) {
-                if (!ec) {
-                    cache_.replace_refresh_token(estimated_expiry(validated), draw());
-                } else if (TokenCache::is_refresh_token_rejection(ec)) {
-                    cache_.regeneration_failed(ec, diag, now(), draw());
-                    if (reload_refresh_token()) return;
-                }
-                poll();
-            });
+    void start_validation() {
+        call_source<RenewedCredential>(&TokenSource::async_validate, &ProviderImpl::on_validated);
+    }
+
+    // Validation reports no event of its own: a rejection shows in the failures of the callers.
+    void on_validated(error_code ec, RenewedCredential validated, TimePoint /*sent_at*/, const Diagnostics& diag) {
+        if (!ec)
+            machine_.validation_succeeded(validated.times.expires_at, now(), std::chrono::system_clock::now(), draw());
+        else
+            act_on(machine_.validation_failed(ec, diag, now(), draw()), ec);
+        poll();
     }
 
     void start_regeneration() {
-        const auto rt = refresh_token();
-        call_server<RefreshToken>(
-            [this, &rt](Diagnostics& diag, auto handler) {
-                client_.regenerate_refresh_token(rt.value, rt.user_id, diag, std::move(handler));
-            },
-            [this](error_code ec, RefreshToken fresh, TimePoint sent_at, const Diagnostics& diag) {
-                on_regenerated(ec, std::move(fresh), sent_at, diag);
-            });
+        call_source<RenewedCredential>(&TokenSource::async_regenerate, &ProviderImpl::on_regenerated);
     }
 
-    void on_regenerated(error_code ec, RefreshToken fresh, TimePoint sent_at, const Diagnostics& diag) {
+    void on_regenerated(error_code ec, RenewedCredential fresh, TimePoint sent_at, const Diagnostics& diag) {
         ProviderEvent event{ec ? ProviderEvent::Kind::refresh_token_regeneration_failed
                                : ProviderEvent::Kind::refresh_token_regenerated,
                             ec};
         if (!ec) {
-            fresh.requested_at = sent_at;
-            event.expires_at = fresh.expires_at;
-            cache_.regeneration_succeeded(fresh.local_expiry(), draw());
-            if (options_.token_store) {
-                // The new token is in use either way; a failed save is reported, not fatal.
-                options_.token_store->save(fresh, event.error);
-            }
-            std::lock_guard lock(refresh_token_mutex_);
-            refresh_token_ = std::move(fresh);
+            event.expires_at = fresh.times.expires_at;
+            event.error = fresh.save_error;
+            machine_.regeneration_succeeded(fresh.times, sent_at, draw());
         } else {
             event.diagnostics = diag;
-            event.retry_in = cache_.regeneration_failed(ec, diag, now(), draw());
-            if (TokenCache::is_refresh_token_rejection(ec) && reload_refresh_token()) {
-                emit(std::move(event));
-                return;
-            }
-            if (cache_.refresh_token_rejected()) finish_all(ec, nullptr);
+            const auto after = machine_.regeneration_failed(ec, diag, now(), draw());
+            event.retry_in = after.retry_in;
+            act_on(after, ec);
         }
         poll();
         emit(std::move(event));
     }
 
-    [[nodiscard]] TimePoint estimated_expiry(const RefreshToken& token) const {
-        return estimate_local_expiry(token.expires_at, now(), std::chrono::system_clock::now());
+    // Carries out the machine's answer to a failure.
+    void act_on(const AfterFailure& after, error_code ec) {
+        if (after.reload_credential && reload_credential()) return;
+        if (!after.fail_waiters) return;
+        publish(nullptr);
+        finish_all(ec, nullptr);
     }
 
-    // The server rejected our refresh token. Another replica sharing the TokenStore may have
-    // regenerated it, which revokes ours: if the store holds a different token for the same
-    // user, adopt it and mint with it at once. Returns whether it did.
-    bool reload_refresh_token() {
-        if (!options_.token_store) return false;
-        error_code ec;
-        auto stored = options_.token_store->load(ec);
-        // Every caller of a rejected provider reads the store: report a failure once, not per call.
-        const bool new_failure = ec && ec != reported_store_error_;
-        reported_store_error_ = ec;
-        if (new_failure) {
+    // The server rejected the credential: another replica sharing the source's storage may have
+    // renewed it, which revokes ours. Returns whether the source adopted a newer one.
+    bool reload_credential() {
+        const auto reloaded = source_->reload_credential();
+        if (machine_.reload_result(reloaded.error)) {
             ProviderEvent event{ProviderEvent::Kind::token_store_load_failed};
-            event.error = ec;
+            event.error = reloaded.error;
             emit(std::move(event));
         }
-        if (ec || !stored) return false;
-        {
-            std::lock_guard lock(refresh_token_mutex_);
-            if (stored->user_id != refresh_token_.user_id || stored->value == refresh_token_.value) return false;
-            refresh_token_ = *stored;
-        }
-        cache_.replace_refresh_token(estimated_expiry(*stored), draw());
+        if (!reloaded.replaced) return false;
+        machine_.credential_replaced(credential_local_expiry(reloaded.expires_at), draw());
         poll();
         ProviderEvent event{ProviderEvent::Kind::refresh_token_reloaded};
-        event.expires_at = stored->expires_at;
+        event.expires_at = reloaded.expires_at;
         emit(std::move(event));
         return true;
     }
 
+    [[nodiscard]] std::optional<TimePoint> credential_local_expiry(std::optional<Timestamp> expires_at) const {
+        if (!expires_at) return std::nullopt;
+        return estimate_local_expiry(*expires_at, now(), std::chrono::system_clock::now());
+    }
+
     void do_stop() {
-        if (stopped_) return;
-        stopped_ = true;
+        if (machine_.stopped()) return;
+        machine_.stop();
         work_due_at_.store(never, std::memory_order_relaxed);
         ++timer_generation_;
         timer_.cancel();
@@ -407,26 +375,21 @@ private:
         if (options_.on_event) options_.on_event(event);
     }
 
-    Client client_;
+    boost::asio::any_io_executor executor_;
     boost::asio::strand<boost::asio::any_io_executor> strand_;
     boost::asio::steady_timer timer_;
     std::uint64_t timer_generation_ = 0;
     boost::asio::cancellation_signal cancel_;
     ProviderOptions options_;
-    TokenCache cache_;
-    std::unordered_map<std::uint64_t, Waiter> waiters_;
-    bool stopped_ = false;
-    // The TokenStore's last load error, reported once by token_store_load_failed.
-    error_code reported_store_error_;
+    std::shared_ptr<TokenSource> source_;
     std::mt19937_64 random_;
-
-    mutable std::mutex refresh_token_mutex_;
-    RefreshToken refresh_token_;
+    ProviderMachine machine_;
+    std::unordered_map<std::uint64_t, Waiter> waiters_;
 
     std::mutex snapshot_mutex_;
     TokenPtr snapshot_;
     std::atomic<std::uint64_t> snapshot_version_{0};
-    // When the cache next has work to start (TimePoint ticks), for the hot path's nudge.
+    // When the machine next has work to start (TimePoint ticks), for the hot path's nudge.
     static constexpr TimePoint::rep never = std::numeric_limits<TimePoint::rep>::max();
     std::atomic<TimePoint::rep> work_due_at_{never};
     std::atomic<bool> nudged_{false};

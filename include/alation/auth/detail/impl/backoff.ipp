@@ -13,21 +13,6 @@
 
 namespace alation::auth::detail {
 
-ALATION_AUTH_DECL std::chrono::milliseconds jittered_exponential(std::chrono::milliseconds base,
-                                                                 std::chrono::milliseconds cap, int attempt,
-                                                                 double draw) noexcept {
-    using std::chrono::milliseconds;
-    if (base.count() <= 0 || cap.count() <= 0) return milliseconds{0};
-    // Doubling stops at the cap, so at most 63 steps and never an overflow.
-    milliseconds ceiling = std::min(base, cap);
-    for (int i = 0; i < attempt && ceiling < cap; ++i) ceiling = ceiling > cap / 2 ? cap : ceiling * 2;
-    if (!(draw > 0.0)) return milliseconds{0};  // also NaN
-    // (ceiling + 1) * draw spreads [0, 1) evenly over the whole milliseconds 0..ceiling.
-    const double wait = (static_cast<double>(ceiling.count()) + 1.0) * draw;
-    if (wait >= static_cast<double>(ceiling.count())) return ceiling;
-    return milliseconds{static_cast<milliseconds::rep>(wait)};
-}
-
 ALATION_AUTH_DECL std::optional<std::chrono::milliseconds> backoff_delay(
     const RetryPolicy& policy, int retry_index, double draw, std::optional<std::chrono::seconds> retry_after) noexcept {
     using namespace std::chrono;
