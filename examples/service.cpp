@@ -3,6 +3,10 @@
 // fake Alation whose tokens live 3 seconds. The service writes no token code: the provider
 // refreshes in the background and the workers never see an expired token.
 //
+// The provider's tokens come from a refresh token, or, when ALATION_CLIENT_ID and
+// ALATION_CLIENT_SECRET are set, from those OAuth 2.0 client credentials (registered with the
+// embedded catalog as a service account): the service's code is the same for both.
+//
 //   service [SECONDS]   (default 12)
 #include <alation/auth.hpp>
 #include <alation/auth/testing/fake_alation.hpp>
@@ -18,6 +22,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -65,6 +70,10 @@ int main(int argc, char** argv) {
     auth::testing::FakeAlation catalog(catalog_io.get_executor(), catalog_options);
     const auto user_id = catalog.add_user("svc-reporting", "a-service-password");
     const auto refresh_token = catalog.issue_refresh_token(user_id, "reporting-service");
+    const char* client_id = std::getenv("ALATION_CLIENT_ID");
+    const char* client_secret = std::getenv("ALATION_CLIENT_SECRET");
+    const bool oauth = client_id && *client_id && client_secret && *client_secret;
+    if (oauth) catalog.add_oauth_client(client_id, client_secret, 3s);
     std::thread catalog_thread([&] { catalog_io.run(); });
 
     // The service: one Client and one TokenProvider for all its workers, on two threads.
@@ -76,7 +85,11 @@ int main(int argc, char** argv) {
         std::lock_guard lock(log_mutex);
         std::cout << "token provider: " << event << "\n";
     };
-    auth::TokenProvider provider(client, refresh_token, options);
+    auto provider_storage =
+        oauth ? std::make_unique<auth::TokenProvider>(
+                    client, auth::OAuthClientCredentials{client_id, auth::Secret(client_secret)}, options)
+              : std::make_unique<auth::TokenProvider>(client, refresh_token, options);
+    auth::TokenProvider& provider = *provider_storage;
 
     Stats stats;
     const auto until = std::chrono::steady_clock::now() + seconds;
@@ -98,6 +111,7 @@ int main(int argc, char** argv) {
     std::cout << "\n"
               << stats.ok << " requests accepted, " << stats.failed << " failed, "
               << catalog.protected_rejected_expired() << " sent with an expired token, "
-              << catalog.access_tokens_minted() << " access tokens minted in " << seconds.count() << " s\n";
+              << (oauth ? catalog.oauth_tokens_minted() : catalog.access_tokens_minted())
+              << (oauth ? " OAuth tokens" : " access tokens") << " minted in " << seconds.count() << " s\n";
     return stats.failed == 0 && catalog.protected_rejected_expired() == 0 ? 0 : 1;
 }
