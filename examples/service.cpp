@@ -5,6 +5,10 @@
 // reaches the service as it would in a Kubernetes pod: as a mounted Secret, read with
 // refresh_token_from_mount (docs/fleets.md).
 //
+// The provider's tokens come from a refresh token, or, when ALATION_CLIENT_ID and
+// ALATION_CLIENT_SECRET are set, from those OAuth 2.0 client credentials (registered with the
+// embedded catalog as a service account): the service's code is the same for both.
+//
 //   service [SECONDS]   (default 12)
 #include <alation/auth.hpp>
 #include <alation/auth/testing/fake_alation.hpp>
@@ -25,6 +29,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -101,6 +106,10 @@ int main(int argc, char** argv) {
     auth::testing::FakeAlation catalog(catalog_io.get_executor(), catalog_options);
     const auto user_id = catalog.add_user("svc-reporting", "a-service-password");
     const auto refresh_token = catalog.issue_refresh_token(user_id, "reporting-service");
+    const char* client_id = std::getenv("ALATION_CLIENT_ID");
+    const char* client_secret = std::getenv("ALATION_CLIENT_SECRET");
+    const bool oauth = client_id && *client_id && client_secret && *client_secret;
+    if (oauth) catalog.add_oauth_client(client_id, client_secret, 3s);
     std::thread catalog_thread([&] { catalog_io.run(); });
     const SecretVolume secret_volume(refresh_token);
 
@@ -113,9 +122,18 @@ int main(int argc, char** argv) {
         std::lock_guard lock(log_mutex);
         std::cout << "token provider: " << event << "\n";
     };
-    // As in a pod: throws ErrorWithDiagnostics naming the file if the mount is unusable.
-    auto credentials = auth::refresh_token_from_mount({secret_volume.path()});
-    auth::TokenProvider provider(client, std::move(credentials.value), credentials.user_id, options);
+    // As in a pod: the refresh token from a Secret mount, or OAuth client credentials from the
+    // environment; both throw ErrorWithDiagnostics naming the file or variable when unusable.
+    std::unique_ptr<auth::TokenProvider> provider_storage;
+    if (oauth) {
+        provider_storage =
+            std::make_unique<auth::TokenProvider>(client, *auth::client_credentials_from_environment(), options);
+    } else {
+        auto credentials = auth::refresh_token_from_mount({secret_volume.path()});
+        provider_storage =
+            std::make_unique<auth::TokenProvider>(client, std::move(credentials.value), credentials.user_id, options);
+    }
+    auth::TokenProvider& provider = *provider_storage;
 
     Stats stats;
     const auto until = std::chrono::steady_clock::now() + seconds;
@@ -137,6 +155,7 @@ int main(int argc, char** argv) {
     std::cout << "\n"
               << stats.ok << " requests accepted, " << stats.failed << " failed, "
               << catalog.protected_rejected_expired() << " sent with an expired token, "
-              << catalog.access_tokens_minted() << " access tokens minted in " << seconds.count() << " s\n";
+              << (oauth ? catalog.oauth_tokens_minted() : catalog.access_tokens_minted())
+              << (oauth ? " OAuth tokens" : " access tokens") << " minted in " << seconds.count() << " s\n";
     return stats.failed == 0 && catalog.protected_rejected_expired() == 0 ? 0 : 1;
 }

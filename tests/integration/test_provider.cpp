@@ -56,20 +56,54 @@ struct ManualClock {
     }
 };
 
-/// The fake Alation with a user and a refresh token, and a client for it that never retries:
-/// the provider's own backoff is under test.
+/// The token sources every provider test that matters runs over.
+enum class Source { refresh_token, oauth };
+
+/// The fake Alation with a user and a refresh token, and an OAuth client whose tokens live as
+/// long as the access tokens (rounded up to whole seconds), a client for it that never retries
+/// (the provider's own backoff is under test), and providers over either source.
 struct Alation : test::Fixture {
     explicit Alation(FakeAlationOptions options = {})
         : Fixture(options),
           client(io.get_executor(), fake.base_url(), without_retries()),
-          refresh_token(Fixture::refresh_token()) {}
+          refresh_token(Fixture::refresh_token()) {
+        fake.add_oauth_client(oauth_client.client_id, std::string(oauth_client.client_secret.reveal()),
+                              std::chrono::ceil<std::chrono::seconds>(options.access_token_lifetime));
+    }
     static ClientOptions without_retries() {
         ClientOptions o;
         o.retry = RetryPolicy::none();
         return o;
     }
+
+    std::unique_ptr<TokenProvider> provider(Source source, ProviderOptions options = {}) {
+        if (source == Source::oauth) return std::make_unique<TokenProvider>(client, oauth_client, std::move(options));
+        return std::make_unique<TokenProvider>(client, refresh_token, std::move(options));
+    }
+    static std::string mint_path(Source source) {
+        return source == Source::oauth ? "/oauth/v2/token/" : "/integration/v1/createAPIAccessToken/";
+    }
+    [[nodiscard]] std::size_t minted(Source source) const {
+        return source == Source::oauth ? fake.oauth_tokens_minted() : fake.access_tokens_minted();
+    }
+    /// From now on the server refuses the source's credential (call before provider()).
+    void reject_credential(Source source) {
+        if (source == Source::oauth)
+            oauth_client.client_secret = Secret("not-the-secret");
+        else
+            fake.revoke_refresh_token(refresh_token.value);
+    }
+    /// From now on the protected endpoint refuses `token` with 401.
+    void refuse(Source source, const Secret& token) {
+        if (source == Source::oauth)
+            fake.expire_oauth_token(token);
+        else
+            fake.revoke_access_token(token);
+    }
+
     Client client;
     RefreshToken refresh_token;
+    OAuthClientCredentials oauth_client{"service-account", Secret("service-account-secret")};
 };
 
 asio::awaitable<void> sleep_for(SteadyClock::duration d) {
@@ -131,15 +165,19 @@ std::string everything_printed(const std::vector<ProviderEvent>& events) {
 }  // namespace
 
 TEST_CASE("provider: mints once and serves the cached token") {
+    const auto source = GENERATE(Source::refresh_token, Source::oauth);
     Alation alation;
     auto& io = alation.io;
-    TokenProvider provider(alation.client, alation.refresh_token);
+    auto owned = alation.provider(source);
+    auto& provider = *owned;
     run(io, [&]() -> asio::awaitable<void> {
         const AccessToken first = co_await provider.token();
         const AccessToken second = co_await provider.token();
         CHECK(first.value == second.value);
-        CHECK(first.user_id == alation.user_id);
-        CHECK(first.status == TokenStatus::active);
+        if (source == Source::refresh_token) {
+            CHECK(first.user_id == alation.user_id);
+            CHECK(first.status == TokenStatus::active);
+        }
 
         auto req = protected_request();
         CHECK(provider.try_authorize(req));
@@ -148,8 +186,13 @@ TEST_CASE("provider: mints once and serves the cached token") {
         auto req2 = protected_request();
         co_await provider.authorize(req2);
         CHECK(req2["TOKEN"] == first.value.reveal());
+
+        // The protected endpoint takes it.
+        auto conn = co_await ProtectedConnection::open(alation.fake.port());
+        const auto status = co_await conn->get(provider);
+        CHECK(status == http::status::ok);
     }());
-    CHECK(alation.fake.access_tokens_minted() == 1);
+    CHECK(alation.minted(source) == 1);
 }
 
 TEST_CASE("provider: completion tokens other than the default") {
@@ -191,12 +234,14 @@ TEST_CASE("provider: a service loop over many token lifetimes never sends an exp
     FakeAlationOptions options;
     options.access_token_lifetime = 2s;
     options.server_clock_offset = -3h;  // the server's clock is behind ours: expiry must not care
+    const auto source = GENERATE(Source::refresh_token, Source::oauth);
     Alation alation(options);
     auto& io = alation.io;
     std::vector<ProviderEvent> events;
     ProviderOptions provider_options;
     provider_options.on_event = [&](const ProviderEvent& e) { events.push_back(e); };
-    TokenProvider provider(alation.client, alation.refresh_token, provider_options);
+    auto owned = alation.provider(source, provider_options);
+    auto& provider = *owned;
 
     int requests = 0;
     int waited = 0;
@@ -225,24 +270,27 @@ TEST_CASE("provider: a service loop over many token lifetimes never sends an exp
     CHECK(alation.fake.protected_rejected() == 0);
     CHECK(alation.fake.protected_accepted() == static_cast<std::size_t>(requests));
     // One mint per half lifetime or so (margin capped at half of 2 s, less jitter), never a burst.
-    CHECK(alation.fake.access_tokens_minted() >= 6);
-    CHECK(alation.fake.access_tokens_minted() <= 10);
+    CHECK(alation.fake.protected_rejected_expired() == 0);
+    CHECK(alation.minted(source) >= 6);
+    CHECK(alation.minted(source) <= 10);
     CHECK(std::count_if(events.begin(), events.end(), [](const ProviderEvent& e) {
               return e.kind == ProviderEvent::Kind::refresh_succeeded;
-          }) == static_cast<long>(alation.fake.access_tokens_minted()));
+          }) == static_cast<long>(alation.minted(source)));
 }
 
 TEST_CASE("provider: 10,000 concurrent callers at expiry cause exactly one mint", "[concurrency]") {
+    const auto source = GENERATE(Source::refresh_token, Source::oauth);
     Alation alation;
     auto& io = alation.io;
     ManualClock clock;
     ProviderOptions options;
     options.clock = clock.function();
-    TokenProvider provider(alation.client, alation.refresh_token, options);
+    auto owned = alation.provider(source, options);
+    auto& provider = *owned;
 
     std::string first;
     run(io, [&]() -> asio::awaitable<void> { first = (co_await provider.token()).value.reveal(); }());
-    REQUIRE(alation.fake.access_tokens_minted() == 1);
+    REQUIRE(alation.minted(source) == 1);
 
     clock.advance(24h);  // the token has expired on the local clock
     auto probe = protected_request();
@@ -261,13 +309,14 @@ TEST_CASE("provider: 10,000 concurrent callers at expiry cause exactly one mint"
             asio::detached);
     }
     run_until(io, [&] { return completed == callers; });
-    CHECK(alation.fake.access_tokens_minted() == 2);
-    CHECK(alation.fake.request_count(mint_path) == 2);
+    CHECK(alation.minted(source) == 2);
+    CHECK(alation.fake.request_count(Alation::mint_path(source)) == 2);
     CHECK(values.front() != first);
     CHECK(std::all_of(values.begin(), values.end(), [&](const std::string& v) { return v == values.front(); }));
 }
 
 TEST_CASE("provider: a failed background refresh leaves callers unaffected and is retried") {
+    const auto source = GENERATE(Source::refresh_token, Source::oauth);
     Alation alation;
     auto& io = alation.io;
     ManualClock clock;
@@ -277,7 +326,9 @@ TEST_CASE("provider: a failed background refresh leaves callers unaffected and i
     options.on_event = [&](const ProviderEvent& e) { events.push_back(e); };
     options.refresh.initial_backoff = 10s;
     options.refresh.max_backoff = 10s;
-    TokenProvider provider(alation.client, alation.refresh_token, options);
+    auto owned = alation.provider(source, options);
+    auto& provider = *owned;
+    const auto mint_path = Alation::mint_path(source);
 
     std::string current;
     run(io, [&]() -> asio::awaitable<void> { current = (co_await provider.token()).value.reveal(); }());
@@ -285,7 +336,7 @@ TEST_CASE("provider: a failed background refresh leaves callers unaffected and i
     Fault unavailable;
     unavailable.status = 503;
     unavailable.retry_after = "7";
-    alation.fake.inject(std::string(mint_path), unavailable, 3);
+    alation.fake.inject(mint_path, unavailable, 3);
     clock.advance(22h);  // past the refresh margin (2.4 h of 24 h), well before expiry
     run(io, [&]() -> asio::awaitable<void> {
         for (int i = 0; i < 50; ++i) {
@@ -313,7 +364,7 @@ TEST_CASE("provider: a failed background refresh leaves callers unaffected and i
     clock.advance(11s);
     CHECK(provider.try_authorize(probe));
     run(io, [&]() -> asio::awaitable<void> {
-        while (alation.fake.access_tokens_minted() < 2) co_await sleep_for(5ms);
+        while (alation.minted(source) < 2) co_await sleep_for(5ms);
         auto req = protected_request();
         co_await provider.authorize(req);
         CHECK(req["TOKEN"] != current);
@@ -321,13 +372,15 @@ TEST_CASE("provider: a failed background refresh leaves callers unaffected and i
 }
 
 TEST_CASE("provider: with no valid token left, a failure reaches the waiters with diagnostics") {
+    const auto source = GENERATE(Source::refresh_token, Source::oauth);
     Alation alation;
     auto& io = alation.io;
     Fault html;
     html.status = 502;
     html.html = true;
-    alation.fake.inject(std::string(mint_path), html);
-    TokenProvider provider(alation.client, alation.refresh_token);
+    alation.fake.inject(Alation::mint_path(source), html);
+    auto owned = alation.provider(source);
+    auto& provider = *owned;
     run(io, [&]() -> asio::awaitable<void> {
         try {
             co_await provider.token();
@@ -340,12 +393,14 @@ TEST_CASE("provider: with no valid token left, a failure reaches the waiters wit
 }
 
 TEST_CASE("provider: a burst of 401s from requests in flight mints one new token", "[concurrency]") {
+    const auto source = GENERATE(Source::refresh_token, Source::oauth);
     Alation alation;
     auto& io = alation.io;
-    TokenProvider provider(alation.client, alation.refresh_token);
+    auto owned = alation.provider(source);
+    auto& provider = *owned;
     std::string first;
     run(io, [&]() -> asio::awaitable<void> { first = (co_await provider.token()).value.reveal(); }());
-    alation.fake.revoke_access_token(Secret(first));  // the server now rejects it
+    alation.refuse(source, Secret(first));  // the server now rejects it
 
     constexpr int requests = 50;
     int ok = 0;
@@ -367,7 +422,7 @@ TEST_CASE("provider: a burst of 401s from requests in flight mints one new token
     // new one and accepted; the whole burst cost one mint.
     CHECK(alation.fake.protected_rejected() >= 1);
     CHECK(alation.fake.protected_accepted() == requests);
-    CHECK(alation.fake.access_tokens_minted() == 2);
+    CHECK(alation.minted(source) == 2);
 }
 
 TEST_CASE("provider: invalidate ignores a report about a token that is no longer current") {
@@ -387,24 +442,31 @@ TEST_CASE("provider: invalidate ignores a report about a token that is no longer
     CHECK(alation.fake.access_tokens_minted() == 2);
 }
 
-TEST_CASE("provider: a revoked refresh token is a clear error, not a retry loop") {
+TEST_CASE("provider: a rejected credential is a clear error, not a retry loop") {
+    const auto source = GENERATE(Source::refresh_token, Source::oauth);
     Alation alation;
     auto& io = alation.io;
-    alation.fake.revoke_refresh_token(alation.refresh_token.value);
+    alation.reject_credential(source);
     ProviderOptions options;
     options.refresh.initial_backoff = 1ms;
-    TokenProvider provider(alation.client, alation.refresh_token, options);
+    auto owned = alation.provider(source, options);
+    auto& provider = *owned;
     run(io, [&]() -> asio::awaitable<void> {
         for (int i = 0; i < 3; ++i) {
             Diagnostics diag;
             auto [ec, token] = co_await provider.token(diag, asio::as_tuple(asio::use_awaitable));
-            CHECK(ec == Error::refresh_token_expired_or_revoked);
             CHECK(diag.http_status() == 401);
-            CHECK(diag.server_detail() == "Refresh token provided is expired or revoked.");
+            if (source == Source::oauth) {
+                CHECK(ec == Error::invalid_client_credentials);
+                CHECK(diag.server_code() == "invalid_client");
+            } else {
+                CHECK(ec == Error::refresh_token_expired_or_revoked);
+                CHECK(diag.server_detail() == "Refresh token provided is expired or revoked.");
+            }
             co_await sleep_for(20ms);
         }
     }());
-    CHECK(alation.fake.request_count(mint_path) == 1);
+    CHECK(alation.fake.request_count(Alation::mint_path(source)) == 1);
 }
 
 TEST_CASE("provider: a store that cannot be read on a rejection is reported, and the rejection stands") {
@@ -455,13 +517,15 @@ TEST_CASE("provider: an unusable refresh token is the caller's error, reported a
 }
 
 TEST_CASE("provider: cancelling one waiter leaves the shared refresh to the others", "[concurrency]") {
+    const auto source = GENERATE(Source::refresh_token, Source::oauth);
     Alation alation;
     auto& io = alation.io;
     Fault slow;  // the normal answer, 300 ms late
     slow.kind = Fault::Kind::close_after_response;
     slow.delay = 300ms;
-    alation.fake.inject(std::string(mint_path), slow);
-    TokenProvider provider(alation.client, alation.refresh_token);
+    alation.fake.inject(Alation::mint_path(source), slow);
+    auto owned = alation.provider(source);
+    auto& provider = *owned;
 
     asio::cancellation_signal cancel;
     error_code cancelled_ec, other_ec = Error::timeout;
@@ -472,18 +536,20 @@ TEST_CASE("provider: cancelling one waiter leaves the shared refresh to the othe
     run_until(io, [&] { return cancelled_ec && other_ec != Error::timeout; });
     CHECK(cancelled_ec == asio::error::operation_aborted);
     CHECK_FALSE(other_ec);
-    CHECK(alation.fake.access_tokens_minted() == 1);
+    CHECK(alation.minted(source) == 1);
 }
 
 TEST_CASE("provider: stop() and destruction complete every waiter and leave nothing running", "[concurrency]") {
+    const auto source = GENERATE(Source::refresh_token, Source::oauth);
     Alation alation;
     auto& io = alation.io;
     Fault silent;
     silent.kind = Fault::Kind::never_answer;
-    alation.fake.inject(std::string(mint_path), silent);
+    alation.fake.inject(Alation::mint_path(source), silent);
     int stopped = 0;
     {
-        TokenProvider provider(alation.client, alation.refresh_token);
+        auto owned = alation.provider(source);
+        auto& provider = *owned;
         for (int i = 0; i < 3; ++i)
             provider.token([&](error_code ec, AccessToken) { stopped += ec == Error::provider_stopped; });
         asio::steady_timer t(io, 50ms);
@@ -495,8 +561,8 @@ TEST_CASE("provider: stop() and destruction complete every waiter and leave noth
         CHECK(after == Error::provider_stopped);
     }
     {
-        alation.fake.inject(std::string(mint_path), silent);
-        auto provider = std::make_unique<TokenProvider>(alation.client, alation.refresh_token);
+        alation.fake.inject(Alation::mint_path(source), silent);
+        auto provider = alation.provider(source);
         provider->token([&](error_code ec, AccessToken) { stopped += ec == Error::provider_stopped; });
         io.poll();
         provider.reset();
@@ -563,15 +629,17 @@ TEST_CASE("provider: regenerates the refresh token before it expires and stores 
 }
 
 TEST_CASE("provider: one provider shared by four threads", "[concurrency]") {
+    const auto source = GENERATE(Source::refresh_token, Source::oauth);
     FakeAlationOptions fake_options;
-    fake_options.access_token_lifetime = 1500ms;
+    fake_options.access_token_lifetime = 2s;
     Alation alation(fake_options);
     auto& io = alation.io;
-    TokenProvider provider(alation.client, alation.refresh_token);
+    auto owned = alation.provider(source);
+    auto& provider = *owned;
 
     constexpr int workers = 16;
     std::atomic<int> authorized{0}, failures{0}, remaining{workers};
-    const auto deadline = SteadyClock::now() + 3s;
+    const auto deadline = SteadyClock::now() + 4s;
     auto worker = [&](int n) -> asio::awaitable<void> {
         auto conn = co_await ProtectedConnection::open(alation.fake.port());
         while (SteadyClock::now() < deadline) {
@@ -597,8 +665,9 @@ TEST_CASE("provider: one provider shared by four threads", "[concurrency]") {
     CHECK(failures == 0);
     CHECK(authorized > 0);
     CHECK(alation.fake.protected_rejected() == 0);
-    CHECK(alation.fake.access_tokens_minted() >= 3);
-    CHECK(alation.fake.access_tokens_minted() <= 6);
+    // One mint a second or so (the margin is half of 2 s, less jitter), never a burst.
+    CHECK(alation.minted(source) >= 3);
+    CHECK(alation.minted(source) <= 7);
 }
 
 TEST_CASE("provider: a replica whose refresh token was regenerated elsewhere reloads it from the shared store") {
