@@ -201,7 +201,7 @@ TEST_CASE("RetryFsm: no retry starts past the total budget", "[retry]") {
     CHECK(done.ec == Error::timeout);
 }
 
-TEST_CASE("RetryFsm: cancellation ends the call with operation_aborted", "[retry]") {
+TEST_CASE("RetryFsm: cancellation ends a failed attempt or a wait with operation_aborted", "[retry]") {
     RetryFsm fsm(Endpoint::create_access_token, fast_policy());
     fsm.start(t0);
     AttemptOutcome cancelled = failed(boost::asio::error::connection_reset);
@@ -209,6 +209,14 @@ TEST_CASE("RetryFsm: cancellation ends the call with operation_aborted", "[retry
     auto done = fsm.on_attempt(cancelled, t0, 0.5);
     CHECK(done.kind == Kind::complete);
     CHECK(done.ec == boost::asio::error::operation_aborted);
+
+    AttemptOutcome succeeded;
+    succeeded.cancelled = true;
+    RetryFsm answered(Endpoint::create_access_token, fast_policy());
+    answered.start(t0);
+    done = answered.on_attempt(succeeded, t0, 0.5);
+    CHECK(done.kind == Kind::complete);
+    CHECK_FALSE(done.ec);  // the response arrived: it stands
 
     RetryFsm waiting(Endpoint::create_access_token, fast_policy());
     waiting.start(t0);

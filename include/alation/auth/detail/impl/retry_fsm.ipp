@@ -24,8 +24,9 @@ ALATION_AUTH_DECL RetryAction RetryFsm::start(SteadyClock::time_point now) noexc
 
 ALATION_AUTH_DECL RetryAction RetryFsm::on_attempt(const AttemptOutcome& outcome, SteadyClock::time_point now,
                                                    double draw) noexcept {
-    if (outcome.cancelled) return retry_detail::complete_with(boost::asio::error::operation_aborted);
+    // A response that arrived stands, even when cancellation came just after it.
     if (!outcome.ec) return retry_detail::complete_with({});
+    if (outcome.cancelled) return retry_detail::complete_with(boost::asio::error::operation_aborted);
     // A pooled connection the server had closed is replaced once by a fresh one, without
     // counting as an attempt; never for createRefreshToken, whose request may have been acted on.
     if (outcome.stale_reused_connection && !replaced_stale_ && endpoint_ != Endpoint::create_refresh_token) {
