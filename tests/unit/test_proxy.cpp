@@ -412,6 +412,8 @@ TEST_CASE("parse_proxy_url rejects what it cannot use, without the password", "[
         {"http://us%3Aer:hunter2@proxy.corp:3128", "contains ':'"},
         {"http://user:hunter2@[::1:3128", "not a valid URL"},
         {"http://user:hunter2@[v1.x]:3128", "IPvFuture"},
+        {"http://user:hunter2@pro%78y.corp:3128", "percent-encoded"},
+        {"http://user:hunter2@proxy%00.corp:3128", "percent-encoded"},
         {"http://user:hunter2@proxy corp:3128", "not a valid URL"},
         {"user:hunter2@@proxy.corp", "no host"},
     };

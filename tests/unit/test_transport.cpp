@@ -197,6 +197,7 @@ struct Exchanged {
     error_code ec;
     RawResponse response;
     ExchangeFlags flags;
+    beast::flat_buffer buffer;
     Diagnostics diag;
     std::string sent;
 };
@@ -213,7 +214,7 @@ Exchanged exchange(Pipe& pipe, std::size_t max_response_size = 64 * 1024, const 
     const RequestBody body = access_request();
     auto request = make_request(to, http_proxy, Endpoint::create_access_token, body, "alation-auth-test");
     out.ec =
-        run(pipe.io, async_send_request(pipe.client, request, http_proxy, Endpoint::create_access_token,
+        run(pipe.io, async_send_request(pipe.client, request, http_proxy, out.buffer, Endpoint::create_access_token,
                                         max_response_size, body.secret.reveal(), out.diag, out.response, out.flags));
     // The request's copies of the body and the credentials are wiped once written.
     CHECK(request.body().find("refresh-token-123") == std::string::npos);
@@ -342,6 +343,13 @@ TEST_CASE("exchange: every error path", "[transport]") {
         CHECK(out.ec == Error::malformed_response);
         CHECK(out.diag.field() == "Content-Type");
         CHECK(out.response.body.empty());
+    }
+    SECTION("bytes past the response: the connection is not reused, the buffer left empty") {
+        Pipe pipe(ok_response() + "HTTP/1.1 200 OK\r\n");
+        const auto out = exchange(pipe);
+        CHECK_FALSE(out.ec);
+        CHECK_FALSE(out.flags.keep_alive);
+        CHECK(out.buffer.size() == 0);
     }
     SECTION("keep-alive off") {
         Pipe pipe(ok_response("Connection: close\r\n"));

@@ -56,8 +56,10 @@ public:
     /// Parses `base_url` (`https://catalog.example.com`, `https://host:8443/prefix`,
     /// `http://127.0.0.1:8080`). Throws ErrorWithDiagnostics with Error::invalid_url for a URL
     /// that is not http(s) with a host, and Error::insecure_url for plain http to a host that is
-    /// not loopback unless options.allow_insecure_http is set, and the TLS library's error when
-    /// options.ca_file or options.ca_dir cannot be loaded. Opens no connection yet.
+    /// not loopback unless options.allow_insecure_http is set, Error::invalid_url for a proxy URL
+    /// (options.proxy or, with options.proxy_from_environment, the environment) that cannot be
+    /// used, never connecting directly instead, and the TLS library's error when options.ca_file
+    /// or options.ca_dir cannot be loaded. Chooses the proxy here, once; opens no connection yet.
     Client(executor_type executor, std::string_view base_url, ClientOptions options = {})
         : impl_(detail::ClientImpl::create(std::move(executor), base_url, std::move(options))) {}
 

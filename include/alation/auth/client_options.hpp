@@ -64,7 +64,8 @@ struct ClientOptions {
     /// Verify the server's certificate chain and host name. Turn off only for testing.
     bool verify_peer = true;
 
-    /// Bounds each connection's set-up: name resolution, TCP connect and TLS handshake.
+    /// Bounds each connection's set-up: name resolution, TCP connect, a proxy's CONNECT exchange
+    /// and the TLS handshake.
     std::chrono::milliseconds connect_timeout{10'000};
     /// Bounds each attempt, from sending the request to the last byte of the response.
     std::chrono::milliseconds request_timeout{30'000};
@@ -77,9 +78,10 @@ struct ClientOptions {
     bool allow_insecure_http = false;
 
     /// A forward proxy, `http://[user:password@]host[:port]` (a Secret: its userinfo may hold a
-    /// password). https targets go through a CONNECT tunnel, http targets as absolute-form
-    /// requests. When set, it wins over the environment; set but empty means "no proxy", even
-    /// when the environment names one.
+    /// password; the port is 1080 when absent, as for curl; other schemes are Error::invalid_url).
+    /// https targets go through a CONNECT tunnel, http targets as absolute-form requests. When
+    /// set, it wins and the environment is not read, not even no_proxy; set but empty means
+    /// "no proxy". docs/tls-and-proxies.md has the rules.
     std::optional<Secret> proxy;
     /// When `proxy` is not set, take it from the environment as curl does: https_proxy,
     /// HTTPS_PROXY (http_proxy for http targets), then all_proxy, ALL_PROXY; no_proxy, NO_PROXY.

@@ -25,6 +25,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -59,6 +60,8 @@ public:
         return boost::beast::get_lowest_layer(*tls());
     }
     TlsStream* tls() noexcept { return std::get_if<TlsStream>(&stream_); }
+    /// Kept between requests: one allocation per connection, not one per call.
+    boost::beast::flat_buffer& read_buffer() noexcept { return read_buffer_; }
     [[nodiscard]] const std::string& route_key() const noexcept { return route_key_; }
 
     template <class F>
@@ -97,6 +100,7 @@ private:
     }
 
     Stream stream_;
+    boost::beast::flat_buffer read_buffer_;
     std::string route_key_;
 };
 

@@ -64,7 +64,8 @@ inline bool is_json_content_type(std::string_view value) {
     return iequals(media, "application/json") || (media.size() > 5 && iequals(media.substr(media.size() - 5), "+json"));
 }
 
-// Overwrites the bytes a flat_buffer ever held (a response body holds tokens).
+// Overwrites the bytes a flat_buffer ever held (a response body holds tokens), keeping its
+// storage for the next response.
 inline void wipe(beast::flat_buffer& buffer) {
     buffer.clear();
     auto storage = buffer.prepare(buffer.capacity());
@@ -201,12 +202,15 @@ struct ExchangeFlags {
 /// Error::proxy_authentication_required; a non-JSON 2xx is
 /// Error::malformed_response; an oversize response Error::response_too_large; a broken stream
 /// its error (Error::timeout for the caller's deadline), with `flags.stale` set when nothing of
-/// a response had arrived. Every buffer that held the response is wiped.
+/// a response had arrived. `buffer` is the connection's read buffer, kept between requests so
+/// that its storage is not allocated anew for each; it is left empty and wiped, and bytes past
+/// the response (which no server sends unasked) end the connection's reuse.
 template <class Stream>
 boost::asio::awaitable<error_code> async_send_request(
     Stream& stream, boost::beast::http::request<boost::beast::http::string_body>& request,
-    const ProxyEndpoint* http_proxy, Endpoint endpoint, std::size_t max_response_size, std::string_view secret,
-    Diagnostics& diag, RawResponse& response, ExchangeFlags& flags) {
+    const ProxyEndpoint* http_proxy, boost::beast::flat_buffer& buffer, Endpoint endpoint,
+    std::size_t max_response_size, std::string_view secret, Diagnostics& diag, RawResponse& response,
+    ExchangeFlags& flags) {
     namespace asio = boost::asio;
     namespace beast = boost::beast;
     namespace http = boost::beast::http;
@@ -224,7 +228,7 @@ boost::asio::awaitable<error_code> async_send_request(
         co_return normalize(write_ec);
     }
 
-    beast::flat_buffer buffer;
+    buffer.clear();
     http::response_parser<http::string_body> parser;
     const std::size_t limit = max_response_size;
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limit, UINT32_MAX)));
@@ -245,6 +249,7 @@ boost::asio::awaitable<error_code> async_send_request(
             ec = body_ec;
         }
     }
+    const std::size_t leftover = buffer.size();
     transport_detail::wipe(buffer);
     if (ec == http::error::header_limit || ec == http::error::body_limit || ec == http::error::buffer_overflow) {
         Secret::wipe(parser.get().body());
@@ -259,7 +264,7 @@ boost::asio::awaitable<error_code> async_send_request(
     }
 
     http::response<http::string_body> message = parser.release();
-    flags.keep_alive = message.keep_alive();
+    flags.keep_alive = message.keep_alive() && leftover == 0;
     const unsigned status = message.result_int();
     diag.set_http_status(status);
     if (status == 407 && http_proxy) {

@@ -185,8 +185,8 @@ private:
         ExchangeFlags flags;
         connection->tcp().expires_after(options.request_timeout);
         result.ec = co_await connection->visit([&](auto& stream) {
-            return async_send_request(stream, request, route.http_proxy(), endpoint_, options.max_response_size,
-                                      body_.secret.reveal(), diag_, result.response, flags);
+            return async_send_request(stream, request, route.http_proxy(), connection->read_buffer(), endpoint_,
+                                      options.max_response_size, body_.secret.reveal(), diag_, result.response, flags);
         });
         result.stale_reused_connection = result.ec && reused && flags.stale;
         if (flags.keep_alive && !cancelled()) {

@@ -221,6 +221,9 @@ ALATION_AUTH_DECL error_code parse_proxy_url(std::string_view url, ProxyEndpoint
         return fail(diag, std::move(why));
     }
     if (!u.has_authority() || u.encoded_host().empty()) return fail(diag, "the proxy URL has no host");
+    // A decoded host could hold any byte, a NUL or a blank included: a proxy's name never needs that.
+    if (std::string_view(u.encoded_host()).find('%') != std::string_view::npos)
+        return fail(diag, "the proxy's host must not be percent-encoded");
     if (u.host_type() == boost::urls::host_type::ipvfuture)
         return fail(diag, "IPvFuture proxy hosts are not supported");
     if (u.has_port() && !is_valid_port(u.port()))
