@@ -705,7 +705,8 @@ TEST_CASE("through tinyproxy: the token lifecycle and a TokenProvider over TLS",
     CHECK(tinyproxy.connects() == 1);
 }
 
-TEST_CASE("through tinyproxy: wrong credentials are a 407, not retried", "[proxy][tinyproxy]") {
+TEST_CASE("through tinyproxy: wrong credentials (its 401) are proxy_authentication_required, not retried",
+          "[proxy][tinyproxy]") {
     Fixture f(FakeAlationOptions{.tls = true});
     Tinyproxy tinyproxy({.username = "corp", .password = "corp-Secret-9"});
     ClientOptions o = f.tls_options();
