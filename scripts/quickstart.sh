@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # Builds and runs examples/quickstart.cpp: a refresh token, an access token and an authorized call,
 # against the embedded fake Alation, or a real catalog when ALATION_URL (and credentials) are set.
+#
+# Behind a forward proxy it needs no change: the library reads the proxy from the environment as
+# curl does (HTTPS_PROXY for an https:// ALATION_URL; http_proxy for the embedded fake's
+# http://127.0.0.1; NO_PROXY exempts hosts). Checked through tinyproxy 1.11: every token call,
+# the TokenProvider's included, went through the proxy. The last step's GET is the example's own
+# Beast code, which connects directly (as a service's own requests would, unless it adds CONNECT).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/install-deps.sh"

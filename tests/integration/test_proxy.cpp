@@ -240,7 +240,8 @@ TEST_CASE("FakeProxy requires Basic credentials when configured", "[proxy]") {
     c.send(connect_request(s.fake.port(), "Proxy-Authorization: basic cHJveHktdXNlcjpwQHNzIHdvcmQ=\r\n"));
     CHECK(c.read_until("\r\n\r\n") == established);
     CHECK(s.proxy.tunnels() == 1);
-    CHECK(s.fake.connections_accepted() == 1);
+    // The fake counts the connection on its own threads, maybe after the proxy's 200.
+    CHECK(wait_until([&] { return s.fake.connections_accepted() == 1; }));
 }
 
 TEST_CASE("FakeProxy faults that answer in place of the target", "[proxy]") {
@@ -611,7 +612,7 @@ TEST_CASE("bytes right after the 200 go to TLS, which rejects them", "[proxy]") 
     // A client that dropped them would have completed the handshake with the fake and succeeded.
     INFO(failure.ec.message());
     CHECK(failure.ec.category() == asio::error::get_ssl_category());
-    CHECK(failure.diag.message() == "TLS handshake failed");
+    CHECK(failure.diag.message() == "TLS handshake failed (through the proxy " + f.proxy.url() + ")");
     CHECK(f.fake.access_tokens_minted() == 0);
     check_next_call_succeeds(f, client);
 }
@@ -621,7 +622,7 @@ TEST_CASE("http targets through the proxy: absolute-form requests with Proxy-Aut
     Client client = f.client(f.options());
     const std::vector<std::string> secrets = token_lifecycle(f, client);
     CHECK(f.proxy.connects() == 0);
-    CHECK(f.proxy.forwarded_requests() == 7);
+    CHECK(f.proxy.forwarded_requests() == 6);
     CHECK(f.proxy.authentication_failures() == 0);
     const std::string recorded = f.proxy.recorded();
     CHECK(recorded.rfind(
@@ -704,7 +705,8 @@ TEST_CASE("through tinyproxy: the token lifecycle and a TokenProvider over TLS",
     CHECK(tinyproxy.connects() == 1);
 }
 
-TEST_CASE("through tinyproxy: wrong credentials are a 407, not retried", "[proxy][tinyproxy]") {
+TEST_CASE("through tinyproxy: wrong credentials (its 401) are proxy_authentication_required, not retried",
+          "[proxy][tinyproxy]") {
     Fixture f(FakeAlationOptions{.tls = true});
     Tinyproxy tinyproxy({.username = "corp", .password = "corp-Secret-9"});
     ClientOptions o = f.tls_options();

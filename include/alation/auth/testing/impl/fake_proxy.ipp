@@ -335,7 +335,7 @@ private:
                               });
             return;
         }
-        from.async_read_some(buffer.prepare(16 * 1024),
+        from.async_read_some(buffer.prepare(std::size_t{16} * 1024),
                              [self = shared_from_this(), &from, &to, &buffer](error_code ec, std::size_t n) {
                                  if (self->closed_) return;
                                  if (ec == asio::error::eof) {
