@@ -51,8 +51,8 @@ void set_token_header(http::request<Body, Fields>& request, const Secret& value,
 /// for each. It mints the first token as soon as it is constructed, then refreshes each token in the
 /// background once its remaining life falls below the refresh margin (RefreshPolicy), while
 /// callers keep getting the current one: requests never carry an expired token and, past the
-/// first, never wait on a refresh. However many callers ask at once, at most one
-/// createAPIAccessToken request is in flight. A token's local expiry is measured from when its
+/// first, never wait on a refresh. However many callers ask at once, at most one mint (or
+/// other request of the source) is in flight. A token's local expiry is measured from when its
 /// request was sent plus the lifetime the server granted; the local wall clock is never compared
 /// with the server's.
 ///
