@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <new>
 #include <stdexcept>
 #include <thread>
@@ -114,10 +115,12 @@ struct Window {
 // N coroutines ask for a token after the clock has passed its expiry. All of them are queued on
 // the provider's strand in one pass of the scheduler, before the mint's response can be read, so
 // each one really waits (the first resume happens after the mint).
-Round provider_round(asio::io_context& io, TokenProvider& provider, const ManualClock& clock,
-                     testing::FakeAlation& fake, int n) {
+// `minted()` counts the source's mints on the server.
+template <class Minted>
+Round provider_round(asio::io_context& io, TokenProvider& provider, const ManualClock& clock, const Minted& minted,
+                     int n) {
     clock.advance(24h);  // the cached token has expired on the provider's clock
-    const std::size_t minted_before = fake.access_tokens_minted();
+    const std::size_t minted_before = minted();
     int completed = 0;
     std::size_t checksum = 0;
     Clock::time_point last_resume{};
@@ -138,7 +141,7 @@ Round provider_round(asio::io_context& io, TokenProvider& provider, const Manual
     while (completed < n) io.run_one();
     r.seconds_to_last_resume = std::chrono::duration<double>(last_resume - start).count();
     window.finish(r, n);
-    r.mints = fake.access_tokens_minted() - minted_before;
+    r.mints = minted() - minted_before;
     if (checksum == 0) throw std::logic_error("no token");
     return r;
 }
@@ -185,56 +188,75 @@ int main(int argc, char** argv) {
     ManualClock clock;
     ProviderOptions options;
     options.clock = [now = clock.now] { return now->load(); };
-    TokenProvider provider(client, refresh_token, options);
-    bool ready = false;
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-            co_await provider.token();
-            ready = true;
-        },
-        asio::detached);
-    while (!ready) io.run_one();
+    // The same policy over both token sources: a refresh token, and OAuth client credentials.
+    fake.add_oauth_client("bench-client", "bench-client-secret");
+    TokenProvider refresh_provider(client, refresh_token, options);
+    TokenProvider oauth_provider(client, OAuthClientCredentials{"bench-client", Secret("bench-client-secret")},
+                                 options);
+    int ready = 0;
+    for (auto* p : {&refresh_provider, &oauth_provider})
+        asio::co_spawn(
+            io,
+            [&, p]() -> asio::awaitable<void> {
+                co_await p->token();
+                ++ready;
+            },
+            asio::detached);
+    while (ready < 2) io.run_one();
+
+    struct Source {
+        std::string prefix;
+        TokenProvider& provider;
+        std::function<std::size_t()> minted;
+    };
+    const Source sources[] = {
+        {"", refresh_provider, [&] { return fake.access_tokens_minted(); }},
+        {"OAuth, ", oauth_provider, [&] { return fake.oauth_tokens_minted(); }},
+    };
 
     bench::Table table("bench_single_flight: N coroutines ask for a token the instant it has expired");
-    for (const int n : {1'000, 10'000, 100'000}) {
-        const int reps = mode.smoke ? 1 : (n >= 100'000 ? 3 : mode.repetitions);
-        timer_round(io, n);  // warm-up: grows the allocator's and the scheduler's pools
-        provider_round(io, provider, clock, fake, n);
-        std::vector<double> p_time, p_alloc, p_bytes, p_peak, t_time, t_alloc, t_bytes, t_peak;
-        std::size_t max_mints = 0, min_mints = SIZE_MAX;
-        for (int rep = 0; rep < reps; ++rep) {
-            const Round t = timer_round(io, n);
-            const Round p = provider_round(io, provider, clock, fake, n);
-            max_mints = std::max(max_mints, p.mints);
-            min_mints = std::min(min_mints, p.mints);
-            p_time.push_back(p.seconds_to_last_resume * 1e3);
-            p_alloc.push_back(p.allocations_per_waiter);
-            p_bytes.push_back(p.bytes_per_waiter);
-            p_peak.push_back(p.held_per_waiter);
-            t_time.push_back(t.seconds_to_last_resume * 1e3);
-            t_alloc.push_back(t.allocations_per_waiter);
-            t_bytes.push_back(t.bytes_per_waiter);
-            t_peak.push_back(t.held_per_waiter);
+    for (const auto& [prefix, provider, minted] : sources)
+        for (const int n : {1'000, 10'000, 100'000}) {
+            const int reps = mode.smoke ? 1 : (n >= 100'000 ? 3 : mode.repetitions);
+            timer_round(io, n);  // warm-up: grows the allocator's and the scheduler's pools
+            provider_round(io, provider, clock, minted, n);
+            std::vector<double> p_time, p_alloc, p_bytes, p_peak, t_time, t_alloc, t_bytes, t_peak;
+            std::size_t max_mints = 0, min_mints = SIZE_MAX;
+            for (int rep = 0; rep < reps; ++rep) {
+                const Round t = timer_round(io, n);
+                const Round p = provider_round(io, provider, clock, minted, n);
+                max_mints = std::max(max_mints, p.mints);
+                min_mints = std::min(min_mints, p.mints);
+                p_time.push_back(p.seconds_to_last_resume * 1e3);
+                p_alloc.push_back(p.allocations_per_waiter);
+                p_bytes.push_back(p.bytes_per_waiter);
+                p_peak.push_back(p.held_per_waiter);
+                t_time.push_back(t.seconds_to_last_resume * 1e3);
+                t_alloc.push_back(t.allocations_per_waiter);
+                t_bytes.push_back(t.bytes_per_waiter);
+                t_peak.push_back(t.held_per_waiter);
+            }
+            const std::string name = prefix + "N=" + std::to_string(n) + ": ";
+            const bool one_mint = min_mints == 1 && max_mints == 1;
+            table.row(
+                name + "mints per round", static_cast<double>(max_mints), "mints", "== 1",
+                one_mint ? "met" : "MISSED (" + std::to_string(min_mints) + ".." + std::to_string(max_mints) + ")");
+            table.row(name + "provider: spawn until last waiter resumed", bench::summarize(p_time), "ms");
+            table.row(name + "timer wait (baseline): spawn until last resumed", bench::summarize(t_time), "ms");
+            table.row(name + "provider: allocations per waiter", bench::summarize(p_alloc), "allocs");
+            table.row(name + "timer wait (baseline): allocations per waiter", bench::summarize(t_alloc), "allocs");
+            table.row(name + "provider: bytes allocated per waiter", bench::summarize(p_bytes), "bytes");
+            table.row(name + "timer wait (baseline): bytes allocated per waiter", bench::summarize(t_bytes), "bytes");
+            table.row(name + "provider: heap held per waiter, all waiting", bench::summarize(p_peak), "bytes");
+            table.row(name + "timer wait (baseline): heap held per waiter, all waiting", bench::summarize(t_peak),
+                      "bytes");
+            if (!one_mint) {
+                table.print();
+                return 1;
+            }
         }
-        const std::string name = "N=" + std::to_string(n) + ": ";
-        const bool one_mint = min_mints == 1 && max_mints == 1;
-        table.row(name + "mints per round", static_cast<double>(max_mints), "mints", "== 1",
-                  one_mint ? "met" : "MISSED (" + std::to_string(min_mints) + ".." + std::to_string(max_mints) + ")");
-        table.row(name + "provider: spawn until last waiter resumed", bench::summarize(p_time), "ms");
-        table.row(name + "timer wait (baseline): spawn until last resumed", bench::summarize(t_time), "ms");
-        table.row(name + "provider: allocations per waiter", bench::summarize(p_alloc), "allocs");
-        table.row(name + "timer wait (baseline): allocations per waiter", bench::summarize(t_alloc), "allocs");
-        table.row(name + "provider: bytes allocated per waiter", bench::summarize(p_bytes), "bytes");
-        table.row(name + "timer wait (baseline): bytes allocated per waiter", bench::summarize(t_bytes), "bytes");
-        table.row(name + "provider: heap held per waiter, all waiting", bench::summarize(p_peak), "bytes");
-        table.row(name + "timer wait (baseline): heap held per waiter, all waiting", bench::summarize(t_peak), "bytes");
-        if (!one_mint) {
-            table.print();
-            return 1;
-        }
-    }
     table.print();
 
-    provider.stop();
+    refresh_provider.stop();
+    oauth_provider.stop();
 }

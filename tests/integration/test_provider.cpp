@@ -828,6 +828,18 @@ TEST_CASE("provider: Authorization: Bearer per provider or per request, TOKEN by
         auto req3 = protected_request();
         CHECK(plain.try_authorize(req3, TokenHeader::bearer));
         CHECK(req3[http::field::authorization] == "Bearer static-1");
+
+        auto req4 = protected_request();
+        co_await plain.authorize(req4, TokenHeader::bearer);
+        CHECK(req4[http::field::authorization] == "Bearer static-1");
+        auto req5 = protected_request();
+        Diagnostics diag;
+        co_await bearer.authorize(req5, TokenHeader::token, diag);
+        CHECK(req5["TOKEN"] == "static-1");
+        auto req6 = protected_request();
+        auto [ec] = co_await bearer.authorize(req6, asio::as_tuple(asio::use_awaitable));  // a token, not a header
+        CHECK_FALSE(ec);
+        CHECK(req6[http::field::authorization] == "Bearer static-1");
     }());
 }
 

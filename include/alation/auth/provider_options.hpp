@@ -92,8 +92,8 @@ enum class TokenHeader {
 /// How a TokenProvider behaves. The defaults suit a service.
 struct ProviderOptions {
     RefreshPolicy refresh;
-    /// Where try_authorize(), authorize() and send() put the token (try_authorize can also be
-    /// told per request).
+    /// Where try_authorize(), authorize() and send() put the token (try_authorize and authorize
+    /// can also be told per request).
     TokenHeader header = TokenHeader::token;
     /// Where a regenerated refresh token is saved (see RefreshPolicy::regenerate_refresh_token).
     /// Also read when the provider starts: a stored token for the same user that expires later

@@ -51,8 +51,8 @@ void set_token_header(http::request<Body, Fields>& request, const Secret& value,
 /// for each. It mints the first token as soon as it is constructed, then refreshes each token in the
 /// background once its remaining life falls below the refresh margin (RefreshPolicy), while
 /// callers keep getting the current one: requests never carry an expired token and, past the
-/// first, never wait on a refresh. However many callers ask at once, at most one
-/// createAPIAccessToken request is in flight. A token's local expiry is measured from when its
+/// first, never wait on a refresh. However many callers ask at once, at most one mint (or
+/// other request of the source) is in flight. A token's local expiry is measured from when its
 /// request was sent plus the lifetime the server granted; the local wall clock is never compared
 /// with the server's.
 ///
@@ -150,13 +150,23 @@ public:
     /// the header is left as it was. Errors: see the class comment.
     template <class Body, class Fields, class CompletionToken = DefaultCompletionToken>
     auto authorize(http::request<Body, Fields>& request, CompletionToken&& token = {}) {
-        return boost::asio::async_initiate<CompletionToken, void(error_code)>(
-            AuthorizeInitiation{impl_}, token, static_cast<Diagnostics*>(nullptr), &request);
+        return authorize(request, impl_->options().header, std::forward<CompletionToken>(token));
     }
     template <class Body, class Fields, class CompletionToken = DefaultCompletionToken>
     auto authorize(http::request<Body, Fields>& request, Diagnostics& diag, CompletionToken&& token = {}) {
+        return authorize(request, impl_->options().header, diag, std::forward<CompletionToken>(token));
+    }
+    /// As above, in `header` for this request.
+    template <class Body, class Fields, class CompletionToken = DefaultCompletionToken>
+    auto authorize(http::request<Body, Fields>& request, TokenHeader header, CompletionToken&& token = {}) {
+        return boost::asio::async_initiate<CompletionToken, void(error_code)>(
+            AuthorizeInitiation{impl_}, token, static_cast<Diagnostics*>(nullptr), &request, header);
+    }
+    template <class Body, class Fields, class CompletionToken = DefaultCompletionToken>
+    auto authorize(http::request<Body, Fields>& request, TokenHeader header, Diagnostics& diag,
+                   CompletionToken&& token = {}) {
         return boost::asio::async_initiate<CompletionToken, void(error_code)>(AuthorizeInitiation{impl_}, token, &diag,
-                                                                              &request);
+                                                                              &request, header);
     }
 
     /// The current valid access token, waiting only when none is usable. Signature:
@@ -240,8 +250,7 @@ private:
         std::shared_ptr<Impl> impl;
 
         template <class Handler, class Request>
-        void operator()(Handler&& handler, Diagnostics* diag, Request* request) const {
-            const auto header = impl->options().header;
+        void operator()(Handler&& handler, Diagnostics* diag, Request* request, TokenHeader header) const {
             if (const auto token = impl->usable_token(impl->now())) {
                 set_token_header(*request, token->token.value, header);
                 impl->post_completion(std::forward<Handler>(handler), error_code{});

@@ -65,7 +65,7 @@ public:
     [[nodiscard]] TimePoint now() const { return options_.clock ? options_.clock() : coarse_steady_now(); }
 
     /// The hot path, from any thread: the published token if it may be used at `now`, else
-    /// null. Once the cache has work due (a refresh past the margin, a retry after a backoff)
+    /// null. Once the machine has work due (a refresh past the margin, a retry after a backoff)
     /// it asks the strand, once, to start it: the timer does the same, but a late timer or an
     /// injected clock must not hold a refresh back.
     ///
