@@ -4,6 +4,8 @@
 //   ALATION_URL=https://catalog.example.com
 // and either ALATION_USERNAME + ALATION_PASSWORD (a refresh token named "alation-auth-quickstart"
 // is created), or ALATION_REFRESH_TOKEN + ALATION_USER_ID (an existing one is used).
+// With ALATION_CLIENT_ID + ALATION_CLIENT_SECRET set it uses OAuth 2.0 client credentials instead
+// (a JWT access token, no refresh token); the embedded fake then registers that client.
 #include <alation/auth.hpp>
 #include <alation/auth/testing/fake_alation.hpp>
 
@@ -73,6 +75,28 @@ asio::awaitable<http::status> list_one_table(auth::TokenProvider& provider, cons
     co_return response.result();
 }
 
+// Prints the status of the authorized call; throws unless it is 200.
+asio::awaitable<void> call_the_catalog(auth::TokenProvider& provider, const std::string& base_url) {
+    const auto status = co_await list_one_table(provider, base_url);
+    std::cout << "GET /integration/v2/table/: " << static_cast<unsigned>(status) << " " << http::obsolete_reason(status)
+              << "\n";
+    if (status != http::status::ok) throw std::runtime_error("the authorized call was not accepted");
+}
+
+// OAuth 2.0 client credentials: a JWT access token straight from the client id and secret.
+asio::awaitable<void> quickstart_oauth(std::string base_url, auth::OAuthClientCredentials credentials) {
+    auto executor = co_await asio::this_coro::executor;
+    auth::Client client(executor, base_url);
+
+    // 1. An access token, by hand.
+    const auth::AccessToken access_token = co_await client.create_oauth_token(credentials);
+    std::cout << "OAuth access token: " << access_token << "\n";
+
+    // 2. What a service does instead: a TokenProvider over the client credentials.
+    auth::TokenProvider provider(client, std::move(credentials));
+    co_await call_the_catalog(provider, base_url);
+}
+
 asio::awaitable<void> quickstart(std::string base_url) {
     auto executor = co_await asio::this_coro::executor;
     auth::Client client(executor, base_url);
@@ -98,10 +122,7 @@ asio::awaitable<void> quickstart(std::string base_url) {
 
     // 3. What a service does instead: a TokenProvider keeps a valid token on every request.
     auth::TokenProvider provider(client, refresh_token);
-    const auto status = co_await list_one_table(provider, base_url);
-    std::cout << "GET /integration/v2/table/: " << static_cast<unsigned>(status) << " " << http::obsolete_reason(status)
-              << "\n";
-    if (status != http::status::ok) throw std::runtime_error("the authorized call was not accepted");
+    co_await call_the_catalog(provider, base_url);
 }
 
 }  // namespace
@@ -110,17 +131,26 @@ int main() {
     asio::io_context io;
     std::optional<auth::testing::FakeAlation> fake;
     std::string base_url;
+    std::optional<auth::OAuthClientCredentials> oauth;
+    try {
+        oauth = auth::client_credentials_from_environment();  // ALATION_CLIENT_ID, ALATION_CLIENT_SECRET
+    } catch (const auth::ErrorWithDiagnostics& error) {
+        std::cerr << "error: " << error.code().message() << " (" << error.diagnostics() << ")\n";
+        return 1;
+    }
     if (auto url = env("ALATION_URL")) {
         base_url = *url;
     } else {
         fake.emplace(io.get_executor());
         fake->add_user("demo", "demo-password");
+        if (oauth) fake->add_oauth_client(oauth->client_id, std::string(oauth->client_secret.reveal()));
         base_url = fake->base_url();
         std::cout << "using the embedded fake Alation at " << base_url << " (set ALATION_URL for a real one)\n";
     }
 
     int exit_code = 0;
-    asio::co_spawn(io, quickstart(base_url), [&](std::exception_ptr e) {
+    auto run = oauth ? quickstart_oauth(base_url, std::move(*oauth)) : quickstart(base_url);
+    asio::co_spawn(io, std::move(run), [&](std::exception_ptr e) {
         if (e) {
             exit_code = 1;
             try {

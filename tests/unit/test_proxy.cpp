@@ -2,6 +2,7 @@
 #include <alation/auth/detail/proxy.hpp>
 
 #include "catch.hpp"
+#include "url_test_support.hpp"
 
 #include <map>
 #include <optional>
@@ -15,19 +16,8 @@ using namespace std::literals;
 
 namespace {
 
-BaseUrl target(std::string_view url) {
-    BaseUrl out;
-    Diagnostics diag;
-    REQUIRE_FALSE(parse_base_url(url, true, out, diag));
-    return out;
-}
-
-ProxyEndpoint proxy(std::string_view url) {
-    ProxyEndpoint out;
-    Diagnostics diag;
-    REQUIRE_FALSE(parse_proxy_url(url, out, diag));
-    return out;
-}
+using alation::auth::test::proxy;
+using alation::auth::test::target;
 
 using Environment = std::map<std::string, std::string>;
 

@@ -6,6 +6,7 @@
 #include <alation/auth/detail/transport_types.hpp>
 
 #include "catch.hpp"
+#include "url_test_support.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -27,19 +28,8 @@ namespace http = boost::beast::http;
 
 namespace {
 
-BaseUrl target(std::string_view url) {
-    BaseUrl out;
-    Diagnostics diag;
-    REQUIRE_FALSE(parse_base_url(url, true, out, diag));
-    return out;
-}
-
-ProxyEndpoint proxy(std::string_view url) {
-    ProxyEndpoint out;
-    Diagnostics diag;
-    REQUIRE_FALSE(parse_proxy_url(url, out, diag));
-    return out;
-}
+using alation::auth::test::proxy;
+using alation::auth::test::target;
 
 // Runs a coroutine to its end; no test waits on a clock.
 error_code run(asio::io_context& io, asio::awaitable<error_code> work) {

@@ -35,7 +35,6 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -49,20 +48,6 @@ namespace transport_detail {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
-
-inline bool is_json_content_type(std::string_view value) {
-    auto end = value.find(';');
-    std::string_view media = value.substr(0, end);
-    while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
-    while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
-    auto iequals = [](std::string_view a, std::string_view b) {
-        return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-                   return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-               });
-    };
-    // application/json, or a structured +json type such as application/problem+json.
-    return iequals(media, "application/json") || (media.size() > 5 && iequals(media.substr(media.size() - 5), "+json"));
-}
 
 // Overwrites the bytes a flat_buffer ever held (a response body holds tokens), keeping its
 // storage for the next response.
@@ -281,7 +266,7 @@ boost::asio::awaitable<error_code> async_send_request(
         co_return ec;
     }
     if (auto type = message[http::field::content_type];
-        !type.empty() && !transport_detail::is_json_content_type(type)) {
+        !type.empty() && !is_json_content_type(type)) {
         Secret::wipe(message.body());
         diag.set_field("Content-Type");
         diag.set_message("expected application/json");
