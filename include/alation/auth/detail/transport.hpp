@@ -265,8 +265,7 @@ boost::asio::awaitable<error_code> async_send_request(
         Secret::wipe(message.body());
         co_return ec;
     }
-    if (auto type = message[http::field::content_type];
-        !type.empty() && !is_json_content_type(type)) {
+    if (auto type = message[http::field::content_type]; !type.empty() && !is_json_content_type(type)) {
         Secret::wipe(message.body());
         diag.set_field("Content-Type");
         diag.set_message("expected application/json");
