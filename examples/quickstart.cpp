@@ -37,19 +37,18 @@ std::optional<std::string> env(const char* name) {
     return std::string(value);
 }
 
-// GET <base>/integration/v2/table/?limit=1 with the provider's token, over http or https.
-asio::awaitable<http::status> list_one_table(auth::TokenProvider& provider, const std::string& base_url) {
+// GET <base>/integration/v2/table/?limit=1 with the provider's token, over http or https, on a
+// connection the Client makes the way it makes its own: through the proxy it uses, if any.
+asio::awaitable<http::status> list_one_table(auth::Client& client, auth::TokenProvider& provider,
+                                             const std::string& base_url) {
     const auto url = boost::urls::parse_uri(base_url).value();
-    const bool tls = url.scheme() == "https";
     const std::string host = url.host();
-    const std::string port = url.has_port() ? std::string(url.port()) : (tls ? "443" : "80");
     std::string target = std::string(url.path());
     if (!target.empty() && target.back() == '/') target.pop_back();
     target += "/integration/v2/table/?limit=1";
 
-    auto executor = co_await asio::this_coro::executor;
-    asio::ip::tcp::resolver resolver(executor);
-    const auto endpoints = co_await resolver.async_resolve(host, port, asio::use_awaitable);
+    asio::ip::tcp::socket socket(co_await asio::this_coro::executor);
+    co_await client.connect(socket);
 
     http::request<http::empty_body> request{http::verb::get, target, 11};
     request.set(http::field::host, host);
@@ -57,18 +56,15 @@ asio::awaitable<http::status> list_one_table(auth::TokenProvider& provider, cons
     beast::flat_buffer buffer;
     http::response<http::string_body> response;
 
-    if (!tls) {
-        beast::tcp_stream stream(executor);
-        co_await stream.async_connect(endpoints, asio::use_awaitable);
+    if (!client.ssl_context()) {
+        beast::tcp_stream stream(std::move(socket));
         co_await provider.send(stream, request, buffer, response);
     } else {
-        asio::ssl::context context(asio::ssl::context::tls_client);
-        context.set_default_verify_paths();
-        context.set_verify_mode(asio::ssl::verify_peer);
-        beast::ssl_stream<beast::tcp_stream> stream(executor, context);
+        // The Client's trust settings (system store, ca_file); SNI and host-name check are ours.
+        beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *client.ssl_context());
         SSL_set_tlsext_host_name(stream.native_handle(), host.c_str());
+        stream.set_verify_mode(asio::ssl::verify_peer);
         stream.set_verify_callback(asio::ssl::host_name_verification(host));
-        co_await beast::get_lowest_layer(stream).async_connect(endpoints, asio::use_awaitable);
         co_await stream.async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
         co_await provider.send(stream, request, buffer, response);
     }
@@ -76,8 +72,9 @@ asio::awaitable<http::status> list_one_table(auth::TokenProvider& provider, cons
 }
 
 // Prints the status of the authorized call; throws unless it is 200.
-asio::awaitable<void> call_the_catalog(auth::TokenProvider& provider, const std::string& base_url) {
-    const auto status = co_await list_one_table(provider, base_url);
+asio::awaitable<void> call_the_catalog(auth::Client& client, auth::TokenProvider& provider,
+                                       const std::string& base_url) {
+    const auto status = co_await list_one_table(client, provider, base_url);
     std::cout << "GET /integration/v2/table/: " << static_cast<unsigned>(status) << " " << http::obsolete_reason(status)
               << "\n";
     if (status != http::status::ok) throw std::runtime_error("the authorized call was not accepted");
@@ -94,7 +91,7 @@ asio::awaitable<void> quickstart_oauth(std::string base_url, auth::OAuthClientCr
 
     // 2. What a service does instead: a TokenProvider over the client credentials.
     auth::TokenProvider provider(client, std::move(credentials));
-    co_await call_the_catalog(provider, base_url);
+    co_await call_the_catalog(client, provider, base_url);
 }
 
 asio::awaitable<void> quickstart(std::string base_url) {
@@ -122,7 +119,7 @@ asio::awaitable<void> quickstart(std::string base_url) {
 
     // 3. What a service does instead: a TokenProvider keeps a valid token on every request.
     auth::TokenProvider provider(client, refresh_token);
-    co_await call_the_catalog(provider, base_url);
+    co_await call_the_catalog(client, provider, base_url);
 }
 
 }  // namespace

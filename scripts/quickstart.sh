@@ -4,9 +4,8 @@
 #
 # Behind a forward proxy it needs no change: the library reads the proxy from the environment as
 # curl does (HTTPS_PROXY for an https:// ALATION_URL; http_proxy for the embedded fake's
-# http://127.0.0.1; NO_PROXY exempts hosts). Checked through tinyproxy 1.11: every token call,
-# the TokenProvider's included, went through the proxy. The last step's GET is the example's own
-# Beast code, which connects directly (as a service's own requests would, unless it adds CONNECT).
+# http://127.0.0.1; NO_PROXY exempts hosts), and the example's own GET connects with
+# Client::connect, through the same proxy and a CONNECT tunnel.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/install-deps.sh"

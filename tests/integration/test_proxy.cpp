@@ -13,9 +13,14 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <cstdlib>
 #include <functional>
@@ -682,6 +687,59 @@ TEST_CASE("a TokenProvider through the proxy", "[proxy]") {
     CHECK(f.fake.access_tokens_minted() == 1);
     CHECK(f.proxy.connects() == 1);
     check_no_secret_in(f.proxy.recorded(), {password});
+}
+
+TEST_CASE("Client::connect: the service's own calls to the catalog go the Client's way, through the tunnel",
+          "[proxy]") {
+    namespace http = beast::http;
+    ProxyFixture f(with_credentials());
+    SECTION("through the proxy: TLS with the catalog inside the tunnel, and its TOKEN never in clear") {
+        Client client = f.client(f.options());
+        TokenProvider provider(client, f.refresh_token());
+        run(f.io, [&]() -> awaitable<void> {
+            asio::ip::tcp::socket socket(f.io);
+            co_await client.connect(socket);
+            REQUIRE(socket.is_open());
+            CHECK(socket.remote_endpoint().port() == f.proxy.port());
+            beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *client.ssl_context());
+            REQUIRE(SSL_set_tlsext_host_name(stream.native_handle(), "localhost") == 1);
+            stream.set_verify_mode(asio::ssl::verify_peer);
+            stream.set_verify_callback(asio::ssl::host_name_verification("localhost"));
+            co_await stream.async_handshake(asio::ssl::stream_base::client, use_awaitable);
+            http::request<http::empty_body> request{http::verb::get, "/integration/v2/table/", 11};
+            request.set(http::field::host, "localhost");
+            beast::flat_buffer buffer;
+            http::response<http::string_body> response;
+            co_await provider.send(stream, request, buffer, response);
+            CHECK(response.result() == http::status::ok);
+        });
+        // One tunnel for the provider's mint, one for the service's own call.
+        CHECK(f.proxy.tunnels() == 2);
+        check_no_secret_in(f.proxy.recorded(), {password});
+    }
+    SECTION("without a proxy: straight to the catalog") {
+        ClientOptions options = f.options();
+        options.proxy = Secret(std::string());
+        Client client = f.client(options);
+        run(f.io, [&]() -> awaitable<void> {
+            asio::ip::tcp::socket socket(f.io);
+            co_await client.connect(socket);
+            CHECK(socket.remote_endpoint().port() == f.fake.port());
+        });
+        CHECK(f.proxy.connections_accepted() == 0);
+    }
+    SECTION("the proxy's refusal: an error with its diagnostics, the socket left closed") {
+        Client client = f.client(f.options(f.proxy.url()));  // no credentials
+        run(f.io, [&]() -> awaitable<void> {
+            asio::ip::tcp::socket socket(f.io);
+            Diagnostics diag;
+            auto [ec] = co_await client.connect(socket, diag, asio::as_tuple(use_awaitable));
+            CHECK(ec == Error::proxy_authentication_required);
+            CHECK(diag.http_status() == 407);
+            CHECK_FALSE(socket.is_open());
+        });
+        CHECK(f.proxy.authentication_failures() == 1);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -73,6 +73,33 @@ public:
     /// Closes the idle kept-alive connections. Operations in flight are not affected.
     void close_idle_connections() { impl_->close_idle_connections(); }
 
+    /// Connects `socket` to the catalog for the service's own API calls, by the route the
+    /// Client's token calls take: directly, or through the Client's forward proxy
+    /// (ClientOptions::proxy or the environment) by a CONNECT tunnel to the catalog's host and
+    /// port, for http catalogs too, so that all the caller sends on it afterwards, TLS included,
+    /// crosses the proxy inside the tunnel. TLS for an https catalog is the caller's: SNI and
+    /// host-name verification for the catalog's host, with ssl_context() for the Client's trust
+    /// settings. Signature: `void(error_code)`. `socket` must be closed and stay alive until completion;
+    /// on success it is open, on the executor it had. Bounded by connect_timeout
+    /// (Error::timeout); a proxy's refusal is Error::proxy_authentication_required or
+    /// Error::proxy_error, with Diagnostics. Not retried. Cancellation (any type): operation_aborted.
+    template <class CompletionToken = DefaultCompletionToken>
+    auto connect(boost::asio::ip::tcp::socket& socket, CompletionToken&& token = {}) {
+        return boost::asio::async_initiate<CompletionToken, void(error_code)>(detail::ConnectInitiation{impl_}, token,
+                                                                              nullptr, &socket);
+    }
+    template <class CompletionToken = DefaultCompletionToken>
+    auto connect(boost::asio::ip::tcp::socket& socket, Diagnostics& diag, CompletionToken&& token = {}) {
+        return boost::asio::async_initiate<CompletionToken, void(error_code)>(detail::ConnectInitiation{impl_}, token,
+                                                                              &diag, &socket);
+    }
+
+    /// The TLS context of the Client's https connections: the system's trust store with
+    /// ClientOptions::ca_file and ca_dir, or ClientOptions::ssl_context. Null for an http catalog.
+    [[nodiscard]] std::shared_ptr<boost::asio::ssl::context> ssl_context() const noexcept {
+        return impl_->ssl_context();
+    }
+
     /// createRefreshToken: a new refresh token for a user with a password (not an SSO user).
     /// Signature: `void(error_code, RefreshToken)`. Fails with invalid_credentials on a wrong
     /// username or password (401, or 403 for an SSO user). Retried only when the request never

@@ -16,6 +16,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 
@@ -31,6 +32,7 @@
 namespace alation::auth::detail {
 
 using ExchangeHandler = boost::asio::any_completion_handler<void(error_code, RawResponse)>;
+using ConnectHandler = boost::asio::any_completion_handler<void(error_code)>;
 
 class Connection;
 
@@ -56,6 +58,9 @@ public:
     [[nodiscard]] const BaseUrl& base_url() const noexcept { return route_.target; }
     /// The target and the proxy (if any) every request goes through.
     [[nodiscard]] const Route& route() const noexcept { return route_; }
+    [[nodiscard]] const std::shared_ptr<boost::asio::ssl::context>& ssl_context() const noexcept {
+        return ssl_context_;
+    }
 
     ALATION_AUTH_DECL void close_idle_connections();
 
@@ -65,6 +70,12 @@ public:
     /// Per-operation cancellation of any type ends it with operation_aborted.
     ALATION_AUTH_DECL void async_exchange(Endpoint endpoint, RequestBody body, Diagnostics& diag,
                                           ExchangeHandler handler);
+
+    /// Connects `socket` to the target for the caller's own requests, by the route: directly, or
+    /// through the proxy's CONNECT tunnel (for http targets too). No TLS, no retries; bounded by
+    /// connect_timeout; `diag` must outlive the operation. Completes as async_exchange does.
+    ALATION_AUTH_DECL void async_connect(boost::asio::ip::tcp::socket& socket, Diagnostics& diag,
+                                         ConnectHandler handler);
 
 private:
     // The request/retry coroutine (client_impl.ipp).
@@ -112,6 +123,32 @@ struct ParseResult {
         if (ec) result = Result{};
         response.body.clear();
         std::forward<Handler>(handler)(ec, std::move(result));
+    }
+};
+
+/// Keeps a Diagnostics the caller did not give alive until the operation completes.
+struct OwnDiagnostics {
+    std::unique_ptr<Diagnostics> owned;
+
+    template <class Handler, class... Args>
+    void operator()(Handler&& handler, Args&&... args) {
+        std::forward<Handler>(handler)(std::forward<Args>(args)...);
+    }
+};
+
+/// The initiation of Client::connect: `(handler, Diagnostics* or null, socket)`.
+struct ConnectInitiation {
+    std::shared_ptr<ClientImpl> impl;
+
+    using executor_type = boost::asio::any_io_executor;
+    [[nodiscard]] executor_type get_executor() const noexcept { return impl->get_executor(); }
+
+    template <class Handler>
+    void operator()(Handler&& handler, Diagnostics* diag, boost::asio::ip::tcp::socket* socket) const {
+        std::unique_ptr<Diagnostics> owned = diag ? nullptr : std::make_unique<Diagnostics>();
+        Diagnostics& target = diag ? *diag : *owned;
+        impl->async_connect(*socket, target,
+                            adapt_handler(std::forward<Handler>(handler), OwnDiagnostics{std::move(owned)}));
     }
 };
 

@@ -127,13 +127,22 @@ inline error_code configure_tls(Connection::TlsStream& tls, const BaseUrl& targe
     return {};
 }
 
+/// When a connection through a proxy opens a CONNECT tunnel.
+enum class Tunnel {
+    /// For https targets; http goes as absolute-form requests to the proxy (the Client's own).
+    for_https,
+    /// Always: a caller's own connection (Client::connect), whose requests are not absolute-form.
+    always,
+};
+
 /// Makes `connection` ready to carry requests on `route`: resolves and connects to the target,
 /// or to the proxy; through a proxy to an https target, opens the CONNECT tunnel; for https,
 /// the TLS handshake with the target. All within options.connect_timeout (Error::timeout when it
 /// runs out); the coroutine's cancellation ends it with operation_aborted. diag.message() says
 /// which step failed, naming a proxy by its display form.
 inline boost::asio::awaitable<error_code> async_establish(Connection& connection, const Route& route,
-                                                          const ClientOptions& options, Diagnostics& diag) {
+                                                          const ClientOptions& options, Diagnostics& diag,
+                                                          Tunnel tunnel = Tunnel::for_https) {
     namespace asio = boost::asio;
     using namespace asio::experimental::awaitable_operators;
     using transport_detail::normalize;
@@ -171,7 +180,7 @@ inline boost::asio::awaitable<error_code> async_establish(Connection& connection
     // any of it back, and on loopback TCP_NODELAY doubled the client's CPU per TLS call
     // (BENCHMARKS.md).
 
-    if (route.tunnelled()) {
+    if (route.proxy && (tunnel == Tunnel::always || route.tunnelled())) {
         // Only the CONNECT head crosses to the proxy in clear; the request, its credentials
         // and tokens go inside the TLS session with the target.
         if (error_code ec = co_await async_open_tunnel(tcp, route.target, *route.proxy, options.user_agent, diag))

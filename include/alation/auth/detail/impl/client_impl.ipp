@@ -29,19 +29,27 @@ namespace alation::auth::detail {
 
 namespace asio = boost::asio;
 
-/// What the exchange coroutine hands to co_spawn's completion.
-struct ExchangeOutcome {
+/// What a spawned coroutine (an exchange, a connect) hands to co_spawn's completion.
+template <class Value>
+struct Outcome {
     error_code ec;
-    RawResponse response;
+    Value value;
 };
+using ExchangeOutcome = Outcome<RawResponse>;
+/// The Value of an operation whose handler takes the error code alone.
+struct NoValue {};
 
 /// co_spawn's completion handler: completes the caller's handler, on the caller's associated
 /// executor, with the caller's allocator. The caller's cancellation slot is re-emitted here as
 /// terminal cancellation, whatever its type: Beast's composed operations honour only terminal,
-/// and for this operation every type means the same (end the call, drop the connection).
-class ExchangeCompletion {
+/// and for these operations every type means the same (end the call, drop the connection).
+template <class Value>
+class SpawnCompletion {
 public:
-    explicit ExchangeCompletion(ExchangeHandler handler) : handler_(std::move(handler)) {
+    using Handler = asio::any_completion_handler<
+        std::conditional_t<std::is_same_v<Value, NoValue>, void(error_code), void(error_code, Value)>>;
+
+    explicit SpawnCompletion(Handler handler) : handler_(std::move(handler)) {
         caller_slot_ = handler_.get_cancellation_slot();
         if (caller_slot_.is_connected()) {
             signal_ = std::make_unique<asio::cancellation_signal>();
@@ -50,35 +58,39 @@ public:
             });
         }
     }
-    ExchangeCompletion(ExchangeCompletion&&) = default;
+    SpawnCompletion(SpawnCompletion&&) noexcept = default;
 
     using cancellation_slot_type = asio::cancellation_slot;
     cancellation_slot_type get_cancellation_slot() const noexcept {
         return signal_ ? signal_->slot() : asio::cancellation_slot();
     }
-    using allocator_type = ExchangeHandler::allocator_type;
+    using allocator_type = typename Handler::allocator_type;
     allocator_type get_allocator() const noexcept { return handler_.get_allocator(); }
-    const ExchangeHandler& handler() const noexcept { return handler_; }
+    const Handler& handler() const noexcept { return handler_; }
 
-    void operator()(const std::exception_ptr& ex, ExchangeOutcome outcome) {
+    void operator()(const std::exception_ptr& ex, Outcome<Value> outcome) {
         // Detach from the caller's slot before the caller may reuse it.
         if (caller_slot_.is_connected()) caller_slot_.clear();
         if (ex) std::rethrow_exception(ex);
-        std::move(handler_)(outcome.ec, std::move(outcome.response));
+        if constexpr (std::is_same_v<Value, NoValue>)
+            std::move(handler_)(outcome.ec);
+        else
+            std::move(handler_)(outcome.ec, std::move(outcome.value));
     }
 
 private:
-    ExchangeHandler handler_;
+    Handler handler_;
     asio::cancellation_slot caller_slot_;
     std::unique_ptr<asio::cancellation_signal> signal_;
 };
 
 }  // namespace alation::auth::detail
 
-template <class Candidate>
-struct boost::asio::associated_executor<alation::auth::detail::ExchangeCompletion, Candidate> {
-    using type = boost::asio::associated_executor_t<alation::auth::detail::ExchangeHandler, Candidate>;
-    static type get(const alation::auth::detail::ExchangeCompletion& h, const Candidate& c = Candidate()) noexcept {
+template <class Value, class Candidate>
+struct boost::asio::associated_executor<alation::auth::detail::SpawnCompletion<Value>, Candidate> {
+    using Handler = typename alation::auth::detail::SpawnCompletion<Value>::Handler;
+    using type = boost::asio::associated_executor_t<Handler, Candidate>;
+    static type get(const alation::auth::detail::SpawnCompletion<Value>& h, const Candidate& c = Candidate()) noexcept {
         return boost::asio::get_associated_executor(h.handler(), c);
     }
 };
@@ -86,6 +98,15 @@ struct boost::asio::associated_executor<alation::auth::detail::ExchangeCompletio
 namespace alation::auth::detail {
 
 namespace client_detail {
+
+// A strand for one call: the caller's cancellation is delivered through it, so it never races
+// the coroutine on a multi-threaded executor. A strand over the concrete io_context executor fits
+// in any_io_executor's small buffer; one over the type-erased executor would be allocated anew at
+// each of the dozen copies a call makes.
+inline asio::any_io_executor make_call_strand(const asio::any_io_executor& executor) {
+    const auto* io = executor.target<asio::io_context::executor_type>();
+    return io ? asio::any_io_executor(asio::make_strand(*io)) : asio::make_strand(executor);
+}
 
 // Removes the secret we sent from anything the server may have echoed into diag.
 inline void redact_diagnostics(Diagnostics& diag, std::string_view secret) {
@@ -118,7 +139,7 @@ public:
             outcome.ec = e.code();
         }
         if (outcome.ec && cancelled()) outcome.ec = asio::error::operation_aborted;
-        if (outcome.ec) outcome.response = {};
+        if (outcome.ec) outcome.value = {};
         client_detail::redact_diagnostics(diag_, body_.secret.reveal());
         co_return outcome;
     }
@@ -294,15 +315,34 @@ ALATION_AUTH_DECL double ClientImpl::random_draw() {
 ALATION_AUTH_DECL void ClientImpl::async_exchange(Endpoint endpoint, RequestBody body, Diagnostics& diag,
                                                   ExchangeHandler handler) {
     auto exchange = std::make_shared<Exchange>(shared_from_this(), endpoint, std::move(body), diag);
-    // A strand: the caller's cancellation is delivered through it, so it never races the
-    // coroutine on a multi-threaded executor. A strand over the concrete io_context executor fits
-    // in any_io_executor's small buffer; one over the type-erased executor would be allocated
-    // anew at each of the dozen copies a call makes.
-    const auto* io = executor_.target<asio::io_context::executor_type>();
-    asio::any_io_executor strand = io ? asio::any_io_executor(asio::make_strand(*io)) : asio::make_strand(executor_);
     asio::co_spawn(
-        strand, [exchange]() -> asio::awaitable<ExchangeOutcome> { co_return co_await exchange->run(); },
-        ExchangeCompletion(std::move(handler)));
+        client_detail::make_call_strand(executor_),
+        [exchange]() -> asio::awaitable<ExchangeOutcome> { co_return co_await exchange->run(); },
+        SpawnCompletion<RawResponse>(std::move(handler)));
+}
+
+ALATION_AUTH_DECL void ClientImpl::async_connect(asio::ip::tcp::socket& socket, Diagnostics& diag,
+                                                 ConnectHandler handler) {
+    auto run = [self = shared_from_this(), &socket, &diag]() -> asio::awaitable<Outcome<NoValue>> {
+        co_await asio::this_coro::throw_if_cancelled(false);
+        const auto cancellation = co_await asio::this_coro::cancellation_state;
+        diag.clear();
+        // No TLS here (the caller's stream does it for the target), and a tunnel through any
+        // proxy, http targets included: the caller's requests are its own, not absolute-form.
+        Connection connection(socket.get_executor(), nullptr, self->route_.key);
+        Outcome<NoValue> outcome;
+        try {
+            outcome.ec = co_await async_establish(connection, self->route_, self->options_, diag, Tunnel::always);
+        } catch (const boost::system::system_error& e) {
+            outcome.ec = e.code();
+        }
+        if (!outcome.ec) socket = connection.tcp().release_socket();
+        if (outcome.ec && cancellation.cancelled() != asio::cancellation_type::none)
+            outcome.ec = asio::error::operation_aborted;
+        co_return outcome;
+    };
+    asio::co_spawn(client_detail::make_call_strand(socket.get_executor()), std::move(run),
+                   SpawnCompletion<NoValue>(std::move(handler)));
 }
 
 }  // namespace alation::auth::detail
