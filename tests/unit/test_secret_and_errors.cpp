@@ -114,7 +114,7 @@ TEST_CASE("Errors have their own category and readable messages") {
     CHECK(ec.message() == "the refresh token is invalid");
     CHECK(ec == Error::invalid_refresh_token);
     CHECK(ec != Error::invalid_access_token);
-    for (int e = 1; e <= static_cast<int>(Error::invalid_client_credentials); ++e)
+    for (int e = 1; e <= static_cast<int>(Error::regeneration_in_progress); ++e)
         CHECK(error_category().message(e) != "unknown alation.auth error");
 }
 

@@ -69,6 +69,14 @@ enum class Error {
     proxy_error,
     /// The OAuth token endpoint refused the client id or secret (`invalid_client`). Never retried.
     invalid_client_credentials,
+    /// A TokenStore on the network (Redis) could not be reached, or its connection broke.
+    token_store_unavailable,
+    /// A TokenStore's server refused a command: wrong password or ACL, read-only replica, out of
+    /// memory. Diagnostics has the server's error line.
+    token_store_error,
+    /// Another replica holds the lease to regenerate the refresh token: this one adopts the
+    /// result from the TokenStore instead, and looks again after a backoff.
+    regeneration_in_progress,
 };
 
 /// The category of Error: name "alation.auth", and a fixed message per value that never holds
@@ -102,6 +110,9 @@ public:
         case Error::proxy_authentication_required: return "the proxy requires authentication";
         case Error::proxy_error: return "the proxy refused to open a tunnel";
         case Error::invalid_client_credentials: return "invalid OAuth client id or secret";
+        case Error::token_store_unavailable: return "the token store is unreachable";
+        case Error::token_store_error: return "the token store refused the command";
+        case Error::regeneration_in_progress: return "another replica is regenerating the refresh token";
         }
         return "unknown alation.auth error";
     }
