@@ -873,3 +873,221 @@ TEST_CASE("provider: send() on a forbidden endpoint costs one extra mint per tok
     CHECK(alation.fake.access_tokens_minted() == 2);
     CHECK(alation.fake.request_count(protected_path) == 21);
 }
+
+// --- Fleets: replicas of one identity coordinating through a shared TokenStore -------------
+
+namespace {
+
+/// A store that is down: every call fails with `error`, or, with no error, never answers
+/// (each handler is kept and destroyed uncalled with the store).
+class BrokenStore final : public TokenStore {
+public:
+    explicit BrokenStore(error_code error = {}) : error_(error) {}
+    void async_load(std::string_view, LoadHandler h) override { fail(std::move(h), std::nullopt); }
+    void async_compare_and_swap(std::string_view, const Secret&, const RefreshToken&, ExchangeHandler h) override {
+        fail(std::move(h), false);
+    }
+    void async_acquire_lease(std::string_view, std::string_view, std::string_view, std::chrono::milliseconds,
+                             ExchangeHandler h) override {
+        fail(std::move(h), false);
+    }
+    [[nodiscard]] bool shares_access_tokens() const noexcept override { return true; }
+    void async_load_access_token(std::string_view, AccessTokenHandler h) override { fail(std::move(h), std::nullopt); }
+
+private:
+    template <class Handler, class Value>
+    void fail(Handler handler, Value value) {
+        if (error_) return std::move(handler)(error_, std::move(value));
+        std::lock_guard lock(mutex_);
+        unanswered_.push_back(std::make_shared<Handler>(std::move(handler)));
+    }
+    error_code error_;
+    std::mutex mutex_;
+    std::vector<std::shared_ptr<void>> unanswered_;
+};
+
+/// An InMemoryTokenStore whose first compare-and-swap of a token other than `seed` (the first
+/// mint's re-seeding of the empty store) fails as a store that is down.
+class FailingFirstSave final : public TokenStore {
+public:
+    explicit FailingFirstSave(Secret seed) : seed_(std::move(seed)) {}
+    void async_load(std::string_view identity, LoadHandler h) override { inner.async_load(identity, std::move(h)); }
+    void async_compare_and_swap(std::string_view identity, const Secret& expected, const RefreshToken& desired,
+                                ExchangeHandler h) override {
+        if (!(desired.value == seed_) && !failed_.exchange(true))
+            return std::move(h)(make_error_code(Error::token_store_unavailable), false);
+        inner.async_compare_and_swap(identity, expected, desired, std::move(h));
+    }
+    InMemoryTokenStore inner;
+
+private:
+    Secret seed_;
+    std::atomic<bool> failed_{false};
+};
+
+bool has_event(const std::vector<ProviderEvent>& events, ProviderEvent::Kind kind, error_code error = {}) {
+    return std::any_of(events.begin(), events.end(),
+                       [&](const ProviderEvent& e) { return e.kind == kind && (!error || e.error == error); });
+}
+
+}  // namespace
+
+TEST_CASE("fleet: replicas that all regenerate, on one store, regenerate once per window and all adopt the result") {
+    FakeAlationOptions fake_options;
+    fake_options.refresh_token_lifetime = 4s;
+    Alation alation(fake_options);
+    auto& io = alation.io;
+    auto store = std::make_shared<InMemoryTokenStore>();
+
+    // Identical replicas: the same token, the same options, regeneration on in each.
+    ProviderOptions options = test::provider_options();
+    options.token_store = store;
+    options.refresh.regenerate_refresh_token = true;
+    options.refresh.regenerate_window = 3s;
+    options.refresh.initial_backoff = 50ms;
+    std::vector<std::unique_ptr<TokenProvider>> fleet;
+    for (int i = 0; i < 5; ++i)
+        fleet.push_back(std::make_unique<TokenProvider>(alation.client, alation.refresh_token, options));
+
+    const auto all_renewed = [&] {
+        const auto first = fleet.front()->refresh_token().value;
+        return !(first == alation.refresh_token.value) && std::all_of(fleet.begin(), fleet.end(), [&](const auto& p) {
+            return p->refresh_token().value == first;
+        });
+    };
+    run(io, [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < 400 && !all_renewed(); ++i) {
+            // Each replica keeps minting meanwhile.
+            for (auto& p : fleet) {
+                const AccessToken token = co_await p->token();
+                p->invalidate(token.value);
+            }
+            co_await sleep_for(10ms);
+        }
+        // Another window's worth would start a second regeneration: stop well before it.
+        for (auto& p : fleet) p->stop();
+    }());
+    CHECK(all_renewed());
+    CHECK(alation.fake.refresh_tokens_created() == 1);
+    CHECK(store->stored("user:" + std::to_string(alation.user_id))->value == fleet.front()->refresh_token().value);
+}
+
+TEST_CASE("fleet: with shared access tokens a fleet mints about one per lifetime, and no replica's is revoked") {
+    const auto source = GENERATE(Source::refresh_token, Source::oauth);
+    FakeAlationOptions fake_options;
+    fake_options.access_token_lifetime = 1s;
+    // The server keeps two live tokens per identity: the current one and its successor.
+    fake_options.max_live_access_tokens = 2;
+    Alation alation(fake_options);
+    auto& io = alation.io;
+
+    ProviderOptions options = test::provider_options();
+    options.token_store = std::make_shared<InMemoryTokenStore>();
+    options.share_access_tokens = true;
+    constexpr int replicas = 6;
+    std::vector<std::unique_ptr<TokenProvider>> fleet;
+    for (int i = 0; i < replicas; ++i) fleet.push_back(alation.provider(source, options));
+
+    int requests = 0;
+    const auto start = SteadyClock::now();
+    run(io, [&]() -> asio::awaitable<void> {
+        std::vector<std::unique_ptr<ProtectedConnection>> connections;
+        for (int i = 0; i < replicas; ++i)
+            connections.push_back(co_await ProtectedConnection::open(alation.fake.port()));
+        while (SteadyClock::now() - start < 3s) {
+            for (int i = 0; i < replicas; ++i) {
+                CHECK(co_await connections[i]->get(*fleet[i]) == http::status::ok);
+                ++requests;
+            }
+            co_await sleep_for(20ms);
+        }
+    }());
+    // A 1 s token is refreshed at half its life (RefreshPolicy caps the margin there): about 6
+    // refreshes in 3 s plus the first mint for the fleet, against one per replica per refresh
+    // (~40) without sharing.
+    CHECK(alation.minted(source) <= 9);
+    CHECK(requests > 100);
+    CHECK(alation.fake.protected_rejected() == 0);
+}
+
+TEST_CASE("fleet: a store that is down or never answers stops nothing: the provider mints, serves, and reports it") {
+    const auto broken = GENERATE(make_error_code(Error::token_store_unavailable), error_code{});
+    FakeAlationOptions fake_options;
+    fake_options.refresh_token_lifetime = 3s;
+    Alation alation(fake_options);
+    auto& io = alation.io;
+    std::vector<ProviderEvent> events;
+    ProviderOptions options = test::provider_options();
+    options.token_store = std::make_shared<BrokenStore>(broken);
+    options.store_timeout = 100ms;
+    options.share_access_tokens = true;
+    options.refresh.regenerate_refresh_token = true;
+    options.refresh.regenerate_window = 2s;
+    options.refresh.initial_backoff = 100ms;
+    options.refresh.max_backoff = 200ms;
+    options.on_event = [&](const ProviderEvent& e) { events.push_back(e); };
+    TokenProvider provider(alation.client, alation.refresh_token, options);
+    run(io, [&]() -> asio::awaitable<void> {
+        auto [ec, token] = co_await provider.token(asio::as_tuple(asio::use_awaitable));
+        CHECK_FALSE(ec);
+        // Regeneration is due at once; it is refused while the store is unreachable, since a
+        // token siblings cannot find would lock them out.
+        for (int i = 0; i < 100 && !has_event(events, ProviderEvent::Kind::refresh_token_regeneration_failed); ++i)
+            co_await sleep_for(10ms);
+        provider.stop();
+    }());
+    const error_code expected = broken ? broken : make_error_code(Error::timeout);
+    CHECK(has_event(events, ProviderEvent::Kind::token_store_failed, expected));
+    CHECK(has_event(events, ProviderEvent::Kind::refresh_token_regeneration_failed, expected));
+    CHECK(alation.fake.refresh_tokens_created() == 0);
+    CHECK(provider.refresh_token().value == alation.refresh_token.value);
+    CHECK(alation.fake.access_tokens_minted() >= 1);
+}
+
+TEST_CASE("fleet: a regenerated token the store could not take is kept, reported, and saved at the next step") {
+    FakeAlationOptions fake_options;
+    fake_options.refresh_token_lifetime = 3s;
+    fake_options.access_token_lifetime = 1s;
+    Alation alation(fake_options);
+    auto& io = alation.io;
+    auto store = std::make_shared<FailingFirstSave>(alation.refresh_token.value);
+    std::vector<ProviderEvent> events;
+    ProviderOptions options = test::provider_options();
+    options.token_store = store;
+    options.refresh.regenerate_refresh_token = true;
+    options.refresh.regenerate_window = 2s;
+    options.on_event = [&](const ProviderEvent& e) { events.push_back(e); };
+    TokenProvider provider(alation.client, alation.refresh_token, options);
+    const auto identity = "user:" + std::to_string(alation.user_id);
+    run(io, [&]() -> asio::awaitable<void> {
+        co_await provider.token();
+        // The first mint seeds the empty store with the token it proved; then comes the
+        // regeneration, whose save fails once.
+        const auto saved_regenerated = [&] {
+            const auto stored = store->inner.stored(identity);
+            return stored && !(stored->value == alation.refresh_token.value);
+        };
+        for (int i = 0; i < 300 && !saved_regenerated(); ++i) {
+            const AccessToken token = co_await provider.token();
+            provider.invalidate(token.value);  // a step, which saves what is pending
+            co_await sleep_for(10ms);
+        }
+        provider.stop();
+    }());
+    REQUIRE(alation.fake.refresh_tokens_created() == 1);
+    CHECK(std::any_of(events.begin(), events.end(), [](const ProviderEvent& e) {
+        return e.kind == ProviderEvent::Kind::refresh_token_regenerated && e.error == Error::token_store_unavailable;
+    }));
+    REQUIRE(store->inner.stored(identity));
+    CHECK(store->inner.stored(identity)->value == provider.refresh_token().value);
+    CHECK_FALSE(provider.refresh_token().value == alation.refresh_token.value);
+}
+
+TEST_CASE("fleet: sharing access tokens needs a store that shares them") {
+    Alation alation;
+    ProviderOptions options = test::provider_options();
+    options.share_access_tokens = true;
+    CHECK_THROWS_AS(TokenProvider(alation.client, alation.refresh_token, options), std::invalid_argument);
+    options.token_store = std::make_shared<FileTokenStore>(alation.dir / "token.json");
+    CHECK_THROWS_AS(TokenProvider(alation.client, alation.oauth_client, options), std::invalid_argument);
+}
