@@ -575,7 +575,7 @@ TEST_CASE("provider: stop() and destruction complete every waiter and leave noth
     CHECK(io.stopped());  // nothing left running: run() returned for lack of work
 }
 
-TEST_CASE("provider: regenerates the refresh token before it expires and stores it") {
+TEST_CASE("provider: regenerates the refresh token before it expires and stores it", "[concurrency]") {
     FakeAlationOptions fake_options;
     fake_options.refresh_token_lifetime = 3s;
     Alation alation(fake_options);
@@ -972,7 +972,7 @@ TEST_CASE("fleet: replicas that all regenerate, on one store, regenerate once pe
     CHECK(store->stored("user:" + std::to_string(alation.user_id))->value == fleet.front()->refresh_token().value);
 }
 
-TEST_CASE("fleet: with shared access tokens a fleet mints about one per lifetime, and no replica's is revoked") {
+TEST_CASE("fleet: with shared access tokens a fleet mints about one per lifetime, and no replica's is revoked", "[concurrency]") {
     const auto source = GENERATE(Source::refresh_token, Source::oauth);
     FakeAlationOptions fake_options;
     fake_options.access_token_lifetime = 1s;
@@ -1010,7 +1010,7 @@ TEST_CASE("fleet: with shared access tokens a fleet mints about one per lifetime
     CHECK(alation.fake.protected_rejected() == 0);
 }
 
-TEST_CASE("fleet: a store that is down or never answers stops nothing: the provider mints, serves, and reports it") {
+TEST_CASE("fleet: a store that is down or never answers stops nothing: the provider mints, serves, and reports it", "[concurrency]") {
     const auto broken = GENERATE(make_error_code(Error::token_store_unavailable), error_code{});
     FakeAlationOptions fake_options;
     fake_options.refresh_token_lifetime = 3s;
