@@ -972,7 +972,8 @@ TEST_CASE("fleet: replicas that all regenerate, on one store, regenerate once pe
     CHECK(store->stored("user:" + std::to_string(alation.user_id))->value == fleet.front()->refresh_token().value);
 }
 
-TEST_CASE("fleet: with shared access tokens a fleet mints about one per lifetime, and no replica's is revoked", "[concurrency]") {
+TEST_CASE("fleet: with shared access tokens a fleet mints about one per lifetime, and no replica's is revoked",
+          "[concurrency]") {
     const auto source = GENERATE(Source::refresh_token, Source::oauth);
     FakeAlationOptions fake_options;
     fake_options.access_token_lifetime = 1s;
@@ -1010,7 +1011,8 @@ TEST_CASE("fleet: with shared access tokens a fleet mints about one per lifetime
     CHECK(alation.fake.protected_rejected() == 0);
 }
 
-TEST_CASE("fleet: a store that is down or never answers stops nothing: the provider mints, serves, and reports it", "[concurrency]") {
+TEST_CASE("fleet: a store that is down or never answers stops nothing: the provider mints, serves, and reports it",
+          "[concurrency]") {
     const auto broken = GENERATE(make_error_code(Error::token_store_unavailable), error_code{});
     FakeAlationOptions fake_options;
     fake_options.refresh_token_lifetime = 3s;
@@ -1090,4 +1092,55 @@ TEST_CASE("fleet: sharing access tokens needs a store that shares them") {
     CHECK_THROWS_AS(TokenProvider(alation.client, alation.refresh_token, options), std::invalid_argument);
     options.token_store = std::make_shared<FileTokenStore>(alation.dir / "token.json");
     CHECK_THROWS_AS(TokenProvider(alation.client, alation.oauth_client, options), std::invalid_argument);
+}
+
+TEST_CASE(
+    "provider: a usable token resumes an awaiting coroutine at once; a callback is never called inside the call") {
+    Alation alation;
+    auto& io = alation.io;
+    auto owned = alation.provider(Source::refresh_token);
+    auto& provider = *owned;
+    run(io, [&]() -> asio::awaitable<void> {
+        co_await provider.token();  // a usable token from here on
+        // Resumed without a round through the scheduler: a handler posted just before has not run.
+        bool posted_ran = false;
+        asio::post(io, [&] { posted_ran = true; });
+        auto req = protected_request();
+        co_await provider.authorize(req);
+        CHECK_FALSE(posted_ran);
+        CHECK(req["TOKEN"].size() > 0);
+        const AccessToken token = co_await provider.token();
+        CHECK_FALSE(posted_ran);
+        CHECK_FALSE(token.value.empty());
+
+        // A loop of awaits does not nest without end: every few resumptions one goes through the
+        // scheduler and unwinds the stack (100,000 nested resumptions would overflow it).
+        for (int i = 0; i < 100'000; ++i) co_await provider.authorize(req);
+        CHECK(posted_ran);
+
+        // Other completion tokens still complete through the scheduler, never inside the call.
+        bool called = false;
+        provider.authorize(req, [&](error_code ec) {
+            CHECK_FALSE(ec);
+            called = true;
+        });
+        CHECK_FALSE(called);
+        auto [ec] = co_await provider.authorize(req, asio::as_tuple(asio::use_awaitable));
+        CHECK_FALSE(ec);
+        while (!called) co_await sleep_for(1ms);
+    }());
+    // Coroutines that end right after an authorize resumed inside its initiation: the frame is
+    // gone when the initiation returns (ASan watches this one).
+    int finished = 0;
+    for (int i = 0; i < 1000; ++i)
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                auto req = protected_request();
+                co_await provider.authorize(req);
+                ++finished;
+            },
+            asio::detached);
+    run_until(io, [&] { return finished == 1000; });
+    CHECK(finished == 1000);
 }

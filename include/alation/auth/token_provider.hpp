@@ -264,7 +264,7 @@ private:
         void operator()(Handler&& handler, Diagnostics* diag, Request* request, TokenHeader header) const {
             if (const auto token = impl->usable_token(impl->now())) {
                 set_token_header(*request, token->token.value, header);
-                impl->post_completion(std::forward<Handler>(handler), error_code{});
+                impl->complete_usable(std::forward<Handler>(handler), error_code{});
                 return;
             }
             impl->async_wait(detail::adapt_handler(std::forward<Handler>(handler),
@@ -282,7 +282,7 @@ private:
         template <class Handler>
         void operator()(Handler&& handler, Diagnostics* diag) const {
             if (const auto token = impl->usable_token(impl->now())) {
-                impl->post_completion(std::forward<Handler>(handler), error_code{}, token->token);
+                impl->complete_usable(std::forward<Handler>(handler), error_code{}, token->token);
                 return;
             }
             impl->async_wait(detail::adapt_handler(std::forward<Handler>(handler),

@@ -13,6 +13,7 @@
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -28,10 +29,25 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 
 namespace alation::auth::detail {
+
+/// Whether calling `Handler` resumes a coroutine suspended in `co_await op(asio::deferred)` (or
+/// the library's default token, which wraps it in AdaptedHandlers).
+template <class Handler>
+struct resumes_awaiting_coroutine : std::false_type {};
+template <class Signature, class Executor>
+struct resumes_awaiting_coroutine<boost::asio::detail::awaitable_async_op_handler<Signature, Executor>>
+    : std::true_type {};
+template <class Handler, class Adapter>
+struct resumes_awaiting_coroutine<AdaptedHandler<Handler, Adapter>> : resumes_awaiting_coroutine<Handler> {};
+
+/// How many coroutine resumptions complete_usable nests on one thread's stack before it posts.
+inline constexpr int max_inline_resumptions = 16;
+inline thread_local int inline_resumptions = 0;
 
 /// The shared state behind a TokenProvider: it executes what the ProviderMachine decides, with
 /// the TokenSource doing the requests. Everything but the published snapshot lives on the
@@ -136,6 +152,26 @@ public:
         boost::asio::post(std::move(executor), [handler = std::move(handler), args...]() mutable {
             std::move(handler)(std::move(args)...);
         });
+    }
+
+    /// Completes an operation that found a usable token. A coroutine awaiting it (`co_await
+    /// op(...)` with the default token) is resumed at once: it suspended before the initiation
+    /// ran, on the thread of its executor, so resuming it here is what the scheduler would do,
+    /// without the round through it. Each such resumption runs on this stack, so a loop of
+    /// awaits would nest without end: past max_inline_resumptions one posts and unwinds. Any
+    /// other handler is posted, never run inside the initiating call.
+    template <class Handler, class... Args>
+    void complete_usable(Handler handler, Args... args) {
+        if constexpr (resumes_awaiting_coroutine<Handler>::value) {
+            if (inline_resumptions < max_inline_resumptions) {
+                ++inline_resumptions;
+                struct Unwind {
+                    ~Unwind() { --inline_resumptions; }
+                } unwind;
+                return std::move(handler)(std::move(args)...);
+            }
+        }
+        post_completion(std::move(handler), std::move(args)...);
     }
 
 private:
