@@ -345,11 +345,14 @@ TEST_CASE("provider: a failed background refresh leaves callers unaffected and i
             CHECK(req["TOKEN"] == current);
         }
     }());
+    // The callers did not wait for the background refresh; now let it fail.
+    const auto find_failure = [&] {
+        return std::find_if(events.begin(), events.end(),
+                            [](const ProviderEvent& e) { return e.kind == ProviderEvent::Kind::refresh_failed; });
+    };
+    run_until(io, [&] { return find_failure() != events.end(); });
     CHECK(alation.fake.request_count(mint_path) == 2);  // the first mint, one failed refresh
-    REQUIRE(!events.empty());
-    const auto failed = std::find_if(events.begin(), events.end(), [](const ProviderEvent& e) {
-        return e.kind == ProviderEvent::Kind::refresh_failed;
-    });
+    const auto failed = find_failure();
     REQUIRE(failed != events.end());
     CHECK(failed->error == Error::server_error);
     CHECK(failed->diagnostics.http_status() == 503);
