@@ -421,35 +421,6 @@ TEST_CASE("After stop nothing starts and callers are turned away") {
     CHECK_FALSE(machine.invalidate(Secret("token-A")));
 }
 
-TEST_CASE("At start-up a stored refresh token replaces the given one when it is the better choice") {
-    RefreshToken given;
-    given.value = Secret("given");
-    given.user_id = 7;
-    given.expires_at = Timestamp{std::chrono::hours(500000)};
-    RefreshToken stored = given;
-    stored.value = Secret("stored");
-
-    stored.expires_at = given.expires_at + 24h;
-    CHECK(prefer_stored_refresh_token(given, true, stored));
-    stored.expires_at = given.expires_at - 24h;
-    CHECK_FALSE(prefer_stored_refresh_token(given, true, stored));  // an older regeneration
-    CHECK(prefer_stored_refresh_token(given, false, stored));       // the given one's expiry is unknown
-    stored.user_id = 8;
-    CHECK_FALSE(prefer_stored_refresh_token(given, false, stored));  // someone else's
-}
-
-TEST_CASE("After a rejection only a different token of the same user is adopted from the store") {
-    RefreshToken current;
-    current.value = Secret("current");
-    current.user_id = 7;
-    RefreshToken stored = current;
-    CHECK_FALSE(is_replacement_refresh_token(current, stored));  // the very token rejected
-    stored.value = Secret("regenerated-elsewhere");
-    CHECK(is_replacement_refresh_token(current, stored));
-    stored.user_id = 8;
-    CHECK_FALSE(is_replacement_refresh_token(current, stored));
-}
-
 TEST_CASE("send(): 401 retries once; 403 retries only while the token is not known good") {
     SECTION("2xx vouches for the token and delivers") {
         for (const unsigned status : {200U, 201U, 204U}) {
@@ -542,6 +513,18 @@ TEST_CASE("Fleet: a stored refresh token is taken when it is the same user's, di
     CHECK_FALSE(is_newer_refresh_token(current, true, foreign));
     // Our expiry unknown (given by value only): any different token of the user is newer.
     CHECK(is_newer_refresh_token(current, false, older));
+}
+
+TEST_CASE("After a rejection only a different token of the same user is adopted from the store") {
+    RefreshToken current;
+    current.value = Secret("current");
+    current.user_id = 7;
+    RefreshToken stored = current;
+    CHECK_FALSE(is_replacement_refresh_token(current, stored));  // the very token rejected
+    stored.value = Secret("regenerated-elsewhere");
+    CHECK(is_replacement_refresh_token(current, stored));
+    stored.user_id = 8;
+    CHECK_FALSE(is_replacement_refresh_token(current, stored));
 }
 
 TEST_CASE("Fleet: an adopted refresh token lives what is left of it, counted from now") {

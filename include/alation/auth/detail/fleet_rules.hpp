@@ -23,6 +23,12 @@ inline bool is_newer_refresh_token(const RefreshToken& current, bool current_exp
            (!current_expiry_known || stored.expires_at > current.expires_at);
 }
 
+/// After the server rejected `current`, whether `stored` is a different token for the same user
+/// (another replica regenerated it, which revoked ours) and so worth adopting.
+inline bool is_replacement_refresh_token(const RefreshToken& current, const RefreshToken& stored) noexcept {
+    return stored.user_id == current.user_id && !(stored.value == current.value);
+}
+
 /// A refresh token adopted from the store, as a renewal to report: its lifetime counted from
 /// `now`, so that the provider's local expiry (the request instant plus the lifetime) is right
 /// for a token that was created elsewhere, earlier.

@@ -85,20 +85,6 @@ inline TimePoint estimate_local_expiry(Timestamp expires_at, TimePoint now,
     return now + std::chrono::duration_cast<TimePoint::duration>(expires_at - wall_now);
 }
 
-/// At start-up, whether the refresh token a previous run stored replaces the one given: it must
-/// be the same user's, and expire later when the given one's expiry is known.
-inline bool prefer_stored_refresh_token(const RefreshToken& given, bool given_expiry_known,
-                                        const RefreshToken& stored) noexcept {
-    if (stored.user_id != given.user_id) return false;
-    return !given_expiry_known || stored.expires_at > given.expires_at;
-}
-
-/// After the server rejected `current`, whether `stored` is a different token for the same user
-/// (another replica regenerated it, which revoked ours) and so worth adopting.
-inline bool is_replacement_refresh_token(const RefreshToken& current, const RefreshToken& stored) noexcept {
-    return stored.user_id == current.user_id && !(stored.value == current.value);
-}
-
 /// What send() does with a response.
 struct AfterResponse {
     /// Invalidate the token used and send the request again with a new one.
