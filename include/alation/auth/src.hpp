@@ -12,9 +12,12 @@
 
 #include <alation/auth/detail/impl/backoff.ipp>
 #include <alation/auth/detail/impl/client_impl.ipp>
+#include <alation/auth/detail/impl/fleet.ipp>
 #include <alation/auth/detail/impl/oauth.ipp>
+#include <alation/auth/detail/impl/oauth_token_source.ipp>
 #include <alation/auth/detail/impl/protocol.ipp>
 #include <alation/auth/detail/impl/proxy.ipp>
+#include <alation/auth/detail/impl/refresh_token_source.ipp>
 #include <alation/auth/detail/impl/retry_fsm.ipp>
 #include <alation/auth/detail/impl/timestamp.ipp>
 #include <alation/auth/detail/impl/url.ipp>

@@ -6,7 +6,6 @@
 #include <alation/auth/detail/fleet.hpp>
 #include <alation/auth/token_source.hpp>
 
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <memory>
@@ -21,30 +20,13 @@ namespace alation::auth::detail {
 /// of a fleet share JWTs through the TokenStore, under the identity "oauth:<client_id>".
 class OAuthTokenSource final : public TokenSource, public std::enable_shared_from_this<OAuthTokenSource> {
 public:
-    OAuthTokenSource(Client client, OAuthClientCredentials credentials, const ProviderOptions& options = {})
-        : client_(std::move(client)),
-          strand_(boost::asio::make_strand(client_.get_executor())),
-          credentials_(std::move(credentials)),
-          store_(options.share_access_tokens
-                     ? BoundedStore(options.token_store, "oauth:" + credentials_.client_id, options)
-                     : BoundedStore()) {}
+    ALATION_AUTH_DECL OAuthTokenSource(Client client, OAuthClientCredentials credentials,
+                                       const ProviderOptions& options = {});
 
-    void async_mint(Diagnostics& diag, MintHandler handler) override {
-        // The Client completes on the handler's executor, which must be a real one.
-        if (!store_)
-            return client_.create_oauth_token(credentials_, diag,
-                                              boost::asio::bind_executor(client_.get_executor(), std::move(handler)));
-        spawn_outcome(strand_, shared(diag), std::move(handler));
-    }
+    ALATION_AUTH_DECL void async_mint(Diagnostics& diag, MintHandler handler) override;
 
 private:
-    boost::asio::awaitable<std::tuple<error_code, AccessToken>> shared(Diagnostics& diag) {
-        auto self = shared_from_this();
-        const auto failed = store_failure_reporter(*this);
-        co_return co_await shared_mint(store_, last_access_token_, failed, [this, &diag] {
-            return client_.create_oauth_token(credentials_, diag, boost::asio::as_tuple(boost::asio::use_awaitable));
-        });
-    }
+    ALATION_AUTH_DECL boost::asio::awaitable<std::tuple<error_code, AccessToken>> shared(Diagnostics& diag);
 
     Client client_;
     boost::asio::strand<Client::executor_type> strand_;
@@ -55,5 +37,9 @@ private:
 };
 
 }  // namespace alation::auth::detail
+
+#ifndef ALATION_AUTH_SEPARATE_COMPILATION
+#include <alation/auth/detail/impl/oauth_token_source.ipp>
+#endif
 
 #endif
