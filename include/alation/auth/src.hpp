@@ -16,6 +16,7 @@
 #include <alation/auth/detail/impl/oauth.ipp>
 #include <alation/auth/detail/impl/oauth_token_source.ipp>
 #include <alation/auth/detail/impl/protocol.ipp>
+#include <alation/auth/detail/impl/provider_impl.ipp>
 #include <alation/auth/detail/impl/proxy.ipp>
 #include <alation/auth/detail/impl/refresh_token_source.ipp>
 #include <alation/auth/detail/impl/retry_fsm.ipp>

@@ -4,6 +4,7 @@
 
 #include <alation/auth/detail/adapted_handler.hpp>
 #include <alation/auth/detail/coarse_clock.hpp>
+#include <alation/auth/detail/config.hpp>
 #include <alation/auth/detail/provider_machine.hpp>
 #include <alation/auth/provider_options.hpp>
 #include <alation/auth/token_source.hpp>
@@ -57,33 +58,12 @@ public:
     using TokenPtr = std::shared_ptr<const CachedToken>;
     using WaitHandler = boost::asio::any_completion_handler<void(error_code, TokenPtr)>;
 
-    ProviderImpl(const boost::asio::any_io_executor& executor, std::shared_ptr<TokenSource> source,
-                 ProviderOptions options)
-        : executor_(executor),
-          strand_(boost::asio::make_strand(executor)),
-          timer_(strand_),
-          options_(std::move(options)),
-          source_(std::move(source)),
-          random_(std::random_device{}()),
-          machine_(options_.refresh, source_->renewable(), credential_local_expiry(source_->credential_expires_at()),
-                   draw()) {}
+    ALATION_AUTH_DECL ProviderImpl(const boost::asio::any_io_executor& executor, std::shared_ptr<TokenSource> source,
+                                   ProviderOptions options);
 
     /// Starts the first operation (a mint, or the credential's validation), after the start-up
     /// jitter unless access tokens are shared (siblings then find each other's token instead).
-    void start() {
-        source_->reporter_ = [weak = weak_from_this()](ProviderEvent event) {
-            if (auto self = weak.lock())
-                boost::asio::post(self->strand_, [self, event = std::move(event)]() mutable {
-                    self->on_source_report(std::move(event));
-                });
-        };
-        boost::asio::post(strand_, [self = shared_from_this()] {
-            if (!self->options_.share_access_tokens)
-                self->machine_.hold_until(self->now() + std::chrono::duration_cast<TimePoint::duration>(
-                                                            self->options_.refresh.first_mint_jitter * self->draw()));
-            self->poll();
-        });
-    }
+    ALATION_AUTH_DECL void start();
 
     [[nodiscard]] boost::asio::strand<boost::asio::any_io_executor> get_executor() const { return strand_; }
 
@@ -111,37 +91,13 @@ public:
 
     /// Queues a waiter for the next token (or completes it at once if one is usable by the time
     /// the strand looks). `diag`, when not null, receives the failure's diagnostics.
-    void async_wait(WaitHandler handler, Diagnostics* diag) {
-        const auto id = next_waiter_id_.fetch_add(1, std::memory_order_relaxed);
-        auto slot = boost::asio::get_associated_cancellation_slot(handler);
-        if (slot.is_connected()) slot.template emplace<CancelWaiter>(weak_from_this(), id);
-        boost::asio::post(strand_, [self = shared_from_this(), id, diag, handler = std::move(handler)]() mutable {
-            auto work = boost::asio::prefer(boost::asio::get_associated_executor(handler, self->executor_),
-                                            boost::asio::execution::outstanding_work.tracked);
-            self->add_waiter(id, Waiter{std::move(handler), diag, std::move(work)});
-        });
-    }
+    ALATION_AUTH_DECL void async_wait(WaitHandler handler, Diagnostics* diag);
 
     /// The server rejected `value`: drop it at once from the published snapshot, then let the
     /// strand drop it from the machine and mint a replacement.
-    void invalidate(const Secret& value) {
-        {
-            std::lock_guard lock(snapshot_mutex_);
-            if (snapshot_ && snapshot_->token.value == value) {
-                snapshot_.reset();
-                snapshot_version_.store(next_publication(), std::memory_order_release);
-            }
-        }
-        boost::asio::post(strand_, [self = shared_from_this(), value = value] {
-            if (!self->machine_.invalidate(value)) return;
-            self->poll();
-            self->emit(ProviderEvent{ProviderEvent::Kind::token_invalidated});
-        });
-    }
+    ALATION_AUTH_DECL void invalidate(const Secret& value);
 
-    void stop() {
-        boost::asio::post(strand_, [self = shared_from_this()] { self->do_stop(); });
-    }
+    ALATION_AUTH_DECL void stop();
 
     [[nodiscard]] const ProviderOptions& options() const noexcept { return options_; }
 
@@ -194,63 +150,17 @@ private:
         }
     };
 
-    void nudge() {
-        if (nudged_.exchange(true, std::memory_order_acq_rel)) return;
-        boost::asio::post(strand_, [self = shared_from_this()] {
-            self->nudged_.store(false, std::memory_order_release);
-            self->poll();
-        });
-    }
+    ALATION_AUTH_DECL void nudge();
 
-    void add_waiter(std::uint64_t id, Waiter waiter) {
-        switch (machine_.admit(now())) {
-        case Admission::serve: return finish(std::move(waiter), {}, machine_.current());
-        case Admission::stopped: return finish(std::move(waiter), Error::provider_stopped, nullptr);
-        case Admission::fail: return finish(std::move(waiter), machine_.last_error(), nullptr);
-        case Admission::reload_credential: waiters_.emplace(id, std::move(waiter)); return reload_credential();
-        case Admission::wait: break;
-        }
-        waiters_.emplace(id, std::move(waiter));
-        poll();
-    }
+    ALATION_AUTH_DECL void add_waiter(std::uint64_t id, Waiter waiter);
 
-    void cancel_waiter(std::uint64_t id) {
-        auto it = waiters_.find(id);
-        if (it == waiters_.end()) return;  // already completed
-        auto waiter = std::move(it->second);
-        waiters_.erase(it);
-        finish(std::move(waiter), boost::asio::error::operation_aborted, nullptr);
-    }
+    ALATION_AUTH_DECL void cancel_waiter(std::uint64_t id);
 
-    void finish(Waiter waiter, error_code ec, TokenPtr token) {
-        if (ec && waiter.diagnostics && ec != boost::asio::error::operation_aborted)
-            *waiter.diagnostics = machine_.last_diagnostics();
-        // The waiter's cancellation slot is cleared on the handler's own executor, where the
-        // slot may be touched, just before the handler runs. The waiter has long left its
-        // initiating function, so Asio's usual dispatch to the handler's executor applies.
-        auto executor = boost::asio::get_associated_executor(waiter.handler, executor_);
-        boost::asio::dispatch(
-            std::move(executor),
-            boost::asio::append(
-                adapt_handler(std::move(waiter.handler),
-                              [work = std::move(waiter.work)](WaitHandler handler, error_code ec, TokenPtr token) {
-                                  auto slot = boost::asio::get_associated_cancellation_slot(handler);
-                                  if (slot.is_connected()) slot.clear();
-                                  std::move(handler)(ec, std::move(token));
-                              }),
-                ec, std::move(token)));
-    }
+    ALATION_AUTH_DECL void finish(Waiter waiter, error_code ec, TokenPtr token);
 
-    void finish_all(error_code ec, const TokenPtr& token) {
-        auto waiters = std::exchange(waiters_, {});
-        for (auto& [id, waiter] : waiters) finish(std::move(waiter), ec, token);
-    }
+    ALATION_AUTH_DECL void finish_all(error_code ec, const TokenPtr& token);
 
-    void publish(TokenPtr token) {
-        std::lock_guard lock(snapshot_mutex_);
-        snapshot_ = std::move(token);
-        snapshot_version_.store(next_publication(), std::memory_order_release);
-    }
+    ALATION_AUTH_DECL void publish(TokenPtr token);
 
     // Every publication of every provider gets its own number, so a number names one snapshot.
     static std::uint64_t next_publication() noexcept {
@@ -279,27 +189,9 @@ private:
     double draw() { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }
 
     // Starts whatever the machine says is due, then sets the timer for the next decision.
-    void poll() {
-        switch (machine_.poll(now())) {
-        case Work::mint: start_mint(); break;
-        case Work::validate: start_validation(); break;
-        case Work::regenerate: start_regeneration(); break;
-        case Work::none: break;
-        }
-        schedule();
-    }
+    ALATION_AUTH_DECL void poll();
 
-    void schedule() {
-        const auto wake = machine_.next_wakeup();
-        work_due_at_.store(wake ? wake->time_since_epoch().count() : never, std::memory_order_relaxed);
-        ++timer_generation_;
-        if (!wake) return (void)timer_.cancel();
-        // The injectable clock decides; the real timer only waits out the same distance.
-        timer_.expires_after(std::max(TimePoint::duration::zero(), *wake - now()));
-        timer_.async_wait([self = shared_from_this(), generation = timer_generation_](error_code ec) {
-            if (!ec && generation == self->timer_generation_) self->poll();
-        });
-    }
+    ALATION_AUTH_DECL void schedule();
 
     // Starts `operation` on the source with a handler that stop() cancels, that takes the result
     // to the strand from wherever the source completes it, and that drops it once stopped.
@@ -317,133 +209,44 @@ private:
             }));
     }
 
-    void start_mint() {
-        call_source<AccessToken>(&TokenSource::async_mint, &ProviderImpl::on_minted);
-        emit(ProviderEvent{ProviderEvent::Kind::refresh_started});
-    }
+    ALATION_AUTH_DECL void start_mint();
 
-    void on_minted(error_code ec, AccessToken token, TimePoint sent_at, const Diagnostics& diag) {
-        ProviderEvent event{ec ? ProviderEvent::Kind::refresh_failed : ProviderEvent::Kind::refresh_succeeded, ec};
-        if (!ec) {
-            event.expires_at = token.expires_at;
-            machine_.mint_succeeded(std::move(token), sent_at, draw());
-            publish(machine_.current());
-            finish_all({}, machine_.current());
-        } else {
-            event.diagnostics = diag;
-            const auto after = machine_.mint_failed(ec, diag, now(), draw());
-            event.retry_in = after.retry_in;
-            act_on(after, ec);
-        }
-        poll();
-        emit(std::move(event));
-    }
+    ALATION_AUTH_DECL void on_minted(error_code ec, AccessToken token, TimePoint sent_at, const Diagnostics& diag);
 
-    void start_validation() {
-        call_source<RenewedCredential>(&TokenSource::async_validate, &ProviderImpl::on_validated);
-    }
+    ALATION_AUTH_DECL void start_validation();
 
     // Validation reports no event of its own: a rejection shows in the failures of the callers.
-    void on_validated(error_code ec, RenewedCredential validated, TimePoint /*sent_at*/, const Diagnostics& diag) {
-        if (!ec)
-            machine_.validation_succeeded(validated.times.expires_at, now(), std::chrono::system_clock::now(), draw());
-        else
-            act_on(machine_.validation_failed(ec, diag, now(), draw()), ec);
-        poll();
-    }
+    ALATION_AUTH_DECL void on_validated(error_code ec, RenewedCredential validated, TimePoint /*sent_at*/,
+                                        const Diagnostics& diag);
 
-    void start_regeneration() {
-        call_source<RenewedCredential>(&TokenSource::async_regenerate, &ProviderImpl::on_regenerated);
-    }
+    ALATION_AUTH_DECL void start_regeneration();
 
-    void on_regenerated(error_code ec, RenewedCredential fresh, TimePoint sent_at, const Diagnostics& diag) {
-        ProviderEvent event{ec ? ProviderEvent::Kind::refresh_token_regeneration_failed
-                               : ProviderEvent::Kind::refresh_token_regenerated,
-                            ec};
-        if (!ec) {
-            event.expires_at = fresh.times.expires_at;
-            event.error = fresh.save_error;
-            machine_.regeneration_succeeded(fresh.times, sent_at, draw());
-        } else {
-            event.diagnostics = diag;
-            const auto after = machine_.regeneration_failed(ec, diag, now(), draw());
-            event.retry_in = after.retry_in;
-            act_on(after, ec);
-        }
-        poll();
-        emit(std::move(event));
-    }
+    ALATION_AUTH_DECL void on_regenerated(error_code ec, RenewedCredential fresh, TimePoint sent_at,
+                                          const Diagnostics& diag);
 
     // Carries out the machine's answer to a failure.
-    void act_on(const AfterFailure& after, error_code ec) {
-        if (after.reload_credential) return reload_credential();
-        if (!after.fail_waiters) return;
-        publish(nullptr);
-        finish_all(ec, nullptr);
-    }
+    ALATION_AUTH_DECL void act_on(const AfterFailure& after, error_code ec);
 
     // The server rejected the credential: another replica sharing the source's storage may have
     // renewed it, which revokes ours. The waiters wait for the answer: the adopted credential's
     // first token, else the rejection. One look at a time; callers arriving meanwhile share it.
-    void reload_credential() {
-        if (reloading_) return;
-        reloading_ = true;
-        source_->async_reload_credential([self = shared_from_this()](ReloadedCredential reloaded) {
-            boost::asio::post(self->strand_, [self, reloaded] { self->on_reloaded(reloaded); });
-        });
-    }
+    ALATION_AUTH_DECL void reload_credential();
 
-    void on_reloaded(const ReloadedCredential& reloaded) {
-        reloading_ = false;
-        if (machine_.stopped()) return;
-        if (machine_.reload_result(reloaded.error)) {
-            ProviderEvent event{ProviderEvent::Kind::token_store_failed};
-            event.error = reloaded.error;
-            emit(std::move(event));
-        }
-        if (!reloaded.replaced) {
-            if (!machine_.usable(now())) publish(nullptr);
-            return finish_all(machine_.last_error(), nullptr);
-        }
-        credential_replaced(reloaded.expires_at);
-    }
+    ALATION_AUTH_DECL void on_reloaded(const ReloadedCredential& reloaded);
 
-    void credential_replaced(Timestamp expires_at) {
-        machine_.credential_replaced(credential_local_expiry(expires_at), draw());
-        poll();
-        ProviderEvent event{ProviderEvent::Kind::refresh_token_reloaded};
-        event.expires_at = expires_at;
-        emit(std::move(event));
-    }
+    ALATION_AUTH_DECL void credential_replaced(Timestamp expires_at);
 
     // What the source reports from its own work: a store failure to pass on, or a credential it
     // adopted from its storage before a step, which changes when the next regeneration is due.
-    void on_source_report(ProviderEvent event) {
-        if (machine_.stopped()) return;
-        if (event.kind == ProviderEvent::Kind::refresh_token_reloaded) return credential_replaced(event.expires_at);
-        emit(std::move(event));
-    }
+    ALATION_AUTH_DECL void on_source_report(ProviderEvent event);
 
-    [[nodiscard]] std::optional<TimePoint> credential_local_expiry(std::optional<Timestamp> expires_at) const {
-        if (!expires_at) return std::nullopt;
-        return estimate_local_expiry(*expires_at, now(), std::chrono::system_clock::now());
-    }
+    [[nodiscard]] ALATION_AUTH_DECL std::optional<TimePoint> credential_local_expiry(
+        std::optional<Timestamp> expires_at) const;
 
-    void do_stop() {
-        if (machine_.stopped()) return;
-        machine_.stop();
-        work_due_at_.store(never, std::memory_order_relaxed);
-        ++timer_generation_;
-        timer_.cancel();
-        cancel_.emit(boost::asio::cancellation_type::terminal);
-        publish(nullptr);
-        finish_all(Error::provider_stopped, nullptr);
-    }
+    ALATION_AUTH_DECL void do_stop();
 
     // Called last in each strand handler, with the state settled and no lock held.
-    void emit(ProviderEvent event) const {
-        if (options_.on_event) options_.on_event(event);
-    }
+    ALATION_AUTH_DECL void emit(ProviderEvent event) const;
 
     boost::asio::any_io_executor executor_;
     boost::asio::strand<boost::asio::any_io_executor> strand_;
@@ -468,5 +271,9 @@ private:
 };
 
 }  // namespace alation::auth::detail
+
+#ifndef ALATION_AUTH_SEPARATE_COMPILATION
+#include <alation/auth/detail/impl/provider_impl.ipp>
+#endif
 
 #endif
