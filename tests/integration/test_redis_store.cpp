@@ -19,6 +19,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
 #include <vector>
 
 using namespace alation::auth;
@@ -70,8 +73,11 @@ CommandResult command(asio::io_context& io, RedisConnection& connection, std::ve
 // the wrong kind), then keeps the connection open.
 class HostileServer {
 public:
-    HostileServer(asio::io_context& io, std::string answer)
-        : acceptor_(io, {asio::ip::make_address_v4("127.0.0.1"), 0}), answer_(std::move(answer)) {
+    // `later`, when not empty, follows `answer` in a write of its own.
+    HostileServer(asio::io_context& io, std::string answer, std::string later = {})
+        : acceptor_(io, {asio::ip::make_address_v4("127.0.0.1"), 0}),
+          answer_(std::move(answer)),
+          later_(std::move(later)) {
         accept();
     }
     std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
@@ -85,7 +91,11 @@ private:
             auto s = std::make_shared<asio::ip::tcp::socket>(std::move(socket));
             auto buffer = std::make_shared<std::array<char, 256>>();
             s->async_read_some(asio::buffer(*buffer), [this, s, buffer](error_code ec, std::size_t) {
-                if (!ec) asio::async_write(*s, asio::buffer(answer_), [s](error_code, std::size_t) {});
+                if (ec) return;
+                asio::async_write(*s, asio::buffer(answer_), [this, s](error_code ec, std::size_t) {
+                    if (!ec && !later_.empty())
+                        asio::async_write(*s, asio::buffer(later_), [s](error_code, std::size_t) {});
+                });
             });
             accept();
         });
@@ -93,6 +103,7 @@ private:
 
     asio::ip::tcp::acceptor acceptor_;
     std::string answer_;
+    std::string later_;
     int connections_ = 0;
 };
 
@@ -282,6 +293,25 @@ TEST_CASE("RedisConnection: a hostile server answering garbage is an error, and 
         CHECK(command(io, *connection, {"GET", "k"}, RedisReply::string | RedisReply::nil).ec ==
               Error::token_store_error);
         CHECK(hostile.connections() == 2);
+    }
+    SECTION("more replies than commands, in one read or later (hiredis 0.14 would abort)") {
+        HostileServer hostile(io, "+OK\r\n+OK\r\n", "+OK\r\n");
+        auto connection = RedisConnection::create(io.get_executor(), connection_options(hostile.port()));
+        CHECK(command(io, *connection, {"PING"}).ec == Error::token_store_error);
+        CHECK(command(io, *connection, {"PING"}).ec == Error::token_store_error);
+        CHECK(hostile.connections() == 2);
+    }
+    SECTION("an unasked reply while idle drops the connection") {
+        HostileServer hostile(io, "+OK\r\n", "+OK\r\n");
+        auto connection = RedisConnection::create(io.get_executor(), connection_options(hostile.port()));
+        // The first reply may come alone (the extra one then arrives while idle) or with the extra
+        // one (refused at once).
+        const auto first = command(io, *connection, {"PING"});
+        if (first.ec) CHECK(first.ec == Error::token_store_error);
+        run_until(io, [&] { return hostile.connections() == 1; });
+        const auto second = command(io, *connection, {"PING"});
+        CHECK(hostile.connections() == 2);
+        if (second.ec) CHECK(second.ec == Error::token_store_error);
     }
     SECTION("a refusal of AUTH that is not an error reply") {
         HostileServer hostile(io, "$3\r\nabc\r\n");

@@ -18,6 +18,8 @@
 
 #include <hiredis/async.h>
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -269,6 +271,9 @@ private:
                                                               : Error::token_store_unavailable);
             return;
         }
+        // hiredis 0.14 aborts the process on a reply that no command awaits: a server that answers
+        // more than it was asked is dropped before hiredis reads on.
+        if (answers_unasked(*context)) return self->reset(Error::token_store_error);
         if (id == setup_id) return self->on_setup_reply(*r);
         if (self->pending_.count(id) == 0) return;  // it timed out
         if (r->type == REDIS_REPLY_ERROR) return self->complete(id, Error::token_store_error, {});
@@ -284,6 +289,21 @@ private:
         if (copy.kind == RedisReply::status || copy.kind == RedisReply::string) copy.text.assign(r->str, r->len);
         copy.number = r->integer;
         self->complete(id, {}, std::move(copy));
+    }
+
+    // Whether bytes are left to parse (hiredis has already taken the callback of the reply being
+    // handled) while no command awaits a reply.
+    static bool answers_unasked(const redisAsyncContext& context) {
+        return context.replies.head == nullptr && context.c.reader->pos < context.c.reader->len;
+    }
+
+    // Whether the server sent bytes while no command awaits a reply, other than what hiredis
+    // handles (the end of the connection, or an error reply before it, as Redis sends when it
+    // refuses a client).
+    bool sent_unasked() const {
+        if (context_->replies.head != nullptr || (context_->c.flags & REDIS_CONNECTED) == 0) return false;
+        char first = 0;
+        return ::recv(context_->c.fd, &first, 1, MSG_PEEK | MSG_DONTWAIT) == 1 && first != '-';
     }
 
     void on_setup_reply(const redisReply& reply) {
@@ -316,7 +336,9 @@ private:
         if (ec) return reset(Error::token_store_unavailable);
         if (!interest.wanted) return;
         // Either may free the context (and call on_context_freed) before returning.
-        if (read)
+        if (read && sent_unasked())
+            return reset(Error::token_store_error);
+        else if (read)
             redisAsyncHandleRead(context_);
         else
             redisAsyncHandleWrite(context_);
