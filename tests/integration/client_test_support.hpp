@@ -9,6 +9,7 @@
 #endif
 
 #include <alation/auth/client.hpp>
+#include <alation/auth/provider_options.hpp>
 #include <alation/auth/testing/fake_alation.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -31,6 +32,14 @@ using testing::Fault;
 inline const std::string password = "pw-Secret-0123456789";
 
 /// Short timeouts and tiny backoffs, so the fault tests take milliseconds.
+/// A TokenProvider's options for tests: no start-up jitter, so that the first mint starts at
+/// once (and a manual clock need not move for it).
+inline ProviderOptions provider_options() {
+    ProviderOptions options;
+    options.refresh.first_mint_jitter = {};
+    return options;
+}
+
 inline ClientOptions fast_options() {
     ClientOptions o;
     o.connect_timeout = 2s;

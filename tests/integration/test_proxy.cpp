@@ -678,7 +678,7 @@ TEST_CASE("the proxy from the environment, end to end", "[proxy]") {
 TEST_CASE("a TokenProvider through the proxy", "[proxy]") {
     ProxyFixture f(with_credentials());
     Client client = f.client(f.options());
-    TokenProvider provider(client, f.refresh_token());
+    TokenProvider provider(client, f.refresh_token(), test::provider_options());
     run(f.io, [&]() -> awaitable<void> {
         const AccessToken first = co_await provider.token();
         const AccessToken second = co_await provider.token();
@@ -695,7 +695,7 @@ TEST_CASE("Client::connect: the service's own calls to the catalog go the Client
     ProxyFixture f(with_credentials());
     SECTION("through the proxy: TLS with the catalog inside the tunnel, and its TOKEN never in clear") {
         Client client = f.client(f.options());
-        TokenProvider provider(client, f.refresh_token());
+        TokenProvider provider(client, f.refresh_token(), test::provider_options());
         run(f.io, [&]() -> awaitable<void> {
             asio::ip::tcp::socket socket(f.io);
             co_await client.connect(socket);
@@ -757,7 +757,7 @@ TEST_CASE("through tinyproxy: the token lifecycle and a TokenProvider over TLS",
     CHECK(tinyproxy.connects() == 1);
     CHECK(f.fake.connections_accepted() == 1);
 
-    TokenProvider provider(client, f.refresh_token());
+    TokenProvider provider(client, f.refresh_token(), test::provider_options());
     run(f.io, [&]() -> awaitable<void> { co_await provider.token(); });
     CHECK(f.fake.access_tokens_minted() == 2);
     CHECK(tinyproxy.connects() == 1);

@@ -1,5 +1,6 @@
 // The TokenProvider's decisions, driven by a manual clock: no sockets, no sleeps.
 #include <alation/auth/detail/coarse_clock.hpp>
+#include <alation/auth/detail/fleet_rules.hpp>
 #include <alation/auth/detail/provider_machine.hpp>
 
 #include "catch.hpp"
@@ -496,4 +497,85 @@ TEST_CASE("send(): 401 retries once; 403 retries only while the token is not kno
         }
         CHECK(mints == 2);
     }
+}
+
+TEST_CASE("Start-up jitter: nothing starts before the hold ends, and the wake-up says when") {
+    ProviderMachine m(RefreshPolicy{});
+    m.hold_until(t0 + 1500ms);
+    CHECK(m.admit(t0) == Admission::wait);  // a caller waits; it is not failed
+    CHECK(m.poll(t0) == Work::none);
+    CHECK(m.poll(t0 + 1499ms) == Work::none);
+    CHECK(m.next_wakeup() == t0 + 1500ms);
+    CHECK(m.poll(t0 + 1500ms) == Work::mint);
+}
+
+TEST_CASE("Start-up jitter holds the first validation too") {
+    RefreshPolicy policy;
+    policy.regenerate_refresh_token = true;
+    ProviderMachine m(policy, /*renewable=*/true);
+    m.hold_until(t0 + 1s);
+    CHECK(m.poll(t0) == Work::none);
+    CHECK(m.next_wakeup() == t0 + 1s);
+    CHECK(m.poll(t0 + 1s) == Work::validate);
+}
+
+// What a replica takes from what its siblings left in a shared store (detail/fleet_rules.hpp).
+
+TEST_CASE("Fleet: a stored refresh token is taken when it is the same user's, different, and newer") {
+    RefreshToken current;
+    current.value = Secret("rt-current");
+    current.user_id = 7;
+    current.expires_at = Timestamp{std::chrono::hours(400000)};
+    RefreshToken stored = current;
+    stored.value = Secret("rt-sibling");
+    stored.expires_at = current.expires_at + 24h;
+
+    CHECK(is_newer_refresh_token(current, true, stored));
+    // Older, or the same token: kept.
+    RefreshToken older = stored;
+    older.expires_at = current.expires_at - 1h;
+    CHECK_FALSE(is_newer_refresh_token(current, true, older));
+    CHECK_FALSE(is_newer_refresh_token(current, true, current));
+    // Another user's: never.
+    RefreshToken foreign = stored;
+    foreign.user_id = 8;
+    CHECK_FALSE(is_newer_refresh_token(current, true, foreign));
+    // Our expiry unknown (given by value only): any different token of the user is newer.
+    CHECK(is_newer_refresh_token(current, false, older));
+}
+
+TEST_CASE("Fleet: an adopted refresh token lives what is left of it, counted from now") {
+    const auto now = std::chrono::system_clock::now();
+    TokenTimes stored;
+    stored.created_at = std::chrono::time_point_cast<std::chrono::microseconds>(now - 48h);
+    stored.expires_at = std::chrono::time_point_cast<std::chrono::microseconds>(now + 24h);
+    const auto times = remaining_life(stored, now);
+    CHECK(times.expires_at == stored.expires_at);
+    CHECK(times.lifetime() <= 24h);
+    CHECK(times.lifetime() > 24h - 1ms);
+}
+
+TEST_CASE("Fleet: a shared access token carries the minter's clock, and is taken while half its life is left") {
+    const auto sent_at = std::chrono::system_clock::now();
+    // The server's clock is far off; only the lifetime it granted travels.
+    const auto shared = shareable(granted(60min, "at-sibling"), sent_at);
+    CHECK(shared.created_at == std::chrono::time_point_cast<std::chrono::microseconds>(sent_at));
+    CHECK(shared.lifetime() == 60min);
+
+    const Secret mine("at-mine");
+    const std::chrono::system_clock::time_point minted = shared.created_at;
+    CHECK(adopt_shared_access_token(shared, mine, minted + 1min));
+    CHECK(adopt_shared_access_token(shared, mine, minted + 30min));
+    CHECK_FALSE(adopt_shared_access_token(shared, mine, minted + 30min + 1us));
+    // Never the token being replaced (it is due, or it was refused), nor an empty one.
+    CHECK_FALSE(adopt_shared_access_token(shared, Secret("at-sibling"), sent_at + 1min));
+    AccessToken empty = shared;
+    empty.value = Secret();
+    CHECK_FALSE(adopt_shared_access_token(empty, mine, sent_at + 1min));
+
+    // Taken 10 minutes in, it lives the 50 left.
+    const auto taken = adopted(shared, sent_at + 10min);
+    CHECK(taken.expires_at == shared.expires_at);
+    CHECK(taken.lifetime() <= 50min);
+    CHECK(taken.lifetime() > 50min - 1ms);
 }

@@ -10,7 +10,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <optional>
 #include <string>
+#include <thread>
+#include <tuple>
 #include <vector>
 
 using namespace alation::auth;
@@ -70,23 +74,145 @@ private:
     mode_t old_;
 };
 
+// The store's asynchronous operations, waited for: they may complete inline or on another thread.
+template <class... Values, class Start>
+std::tuple<error_code, Values...> wait_for(Start start) {
+    std::promise<std::tuple<error_code, Values...>> result;
+    start([&result](error_code ec, Values... values) { result.set_value({ec, std::move(values)...}); });
+    return result.get_future().get();
+}
+
+std::tuple<error_code, std::optional<RefreshToken>> load(TokenStore& store, std::string_view identity = "user:42") {
+    return wait_for<std::optional<RefreshToken>>([&](auto h) { store.async_load(identity, std::move(h)); });
+}
+
+std::tuple<error_code, bool> swap(TokenStore& store, std::string_view expected, const RefreshToken& desired,
+                                  std::string_view identity = "user:42") {
+    return wait_for<bool>(
+        [&](auto h) { store.async_compare_and_swap(identity, Secret(expected), desired, std::move(h)); });
+}
+
+std::tuple<error_code, bool> lease(TokenStore& store, std::string_view owner, milliseconds ttl) {
+    return wait_for<bool>(
+        [&](auto h) { store.async_acquire_lease("user:42", "regenerate", owner, ttl, std::move(h)); });
+}
+
+void release(TokenStore& store, std::string_view owner) {
+    wait_for<>([&](auto h) { store.async_release_lease("user:42", "regenerate", owner, std::move(h)); });
+}
+
 }  // namespace
 
-TEST_CASE("InMemoryTokenStore starts empty and returns what was saved") {
+TEST_CASE("InMemoryTokenStore: load, and a compare-and-swap that installs only over the expected token") {
     InMemoryTokenStore store;
-    error_code ec = Error::timeout;
-    CHECK_FALSE(store.load(ec).has_value());
+    auto [ec, loaded] = load(store);
     CHECK_FALSE(ec);
+    CHECK_FALSE(loaded.has_value());
 
-    store.save(sample_token(), ec);
-    CHECK_FALSE(ec);
-    const auto loaded = store.load(ec);
-    CHECK_FALSE(ec);
+    // Nothing stored: any expectation installs.
+    CHECK(swap(store, "", sample_token()) == std::tuple{error_code{}, true});
+    std::tie(ec, loaded) = load(store);
     REQUIRE(loaded.has_value());
     require_same(*loaded, sample_token());
 
-    store.save(sample_token("rt-second"), ec);
-    CHECK(store.load(ec)->value == secret("rt-second"));
+    // Over a different token: refused, nothing changes.
+    CHECK(swap(store, "rt-stale", sample_token("rt-second")) == std::tuple{error_code{}, false});
+    CHECK(std::get<1>(load(store))->value == sample_token().value);
+    // Over the stored one: swapped.
+    CHECK(swap(store, sample_token().value.reveal(), sample_token("rt-second")) == std::tuple{error_code{}, true});
+    CHECK(std::get<1>(load(store))->value == secret("rt-second"));
+
+    // Identities are apart.
+    CHECK_FALSE(std::get<1>(load(store, "user:7")).has_value());
+}
+
+TEST_CASE("InMemoryTokenStore: an initial token is every identity's until swapped") {
+    InMemoryTokenStore store(sample_token());
+    CHECK(std::get<1>(load(store, "user:42"))->value == sample_token().value);
+    CHECK(swap(store, "rt-other", sample_token("rt-x")) == std::tuple{error_code{}, false});
+    CHECK(swap(store, sample_token().value.reveal(), sample_token("rt-x")) == std::tuple{error_code{}, true});
+    CHECK(store.stored("user:42")->value == secret("rt-x"));
+}
+
+TEST_CASE("InMemoryTokenStore: a lease is one owner's until released or expired") {
+    InMemoryTokenStore store;
+    CHECK(lease(store, "replica-a", 1h) == std::tuple{error_code{}, true});
+    CHECK(lease(store, "replica-b", 1h) == std::tuple{error_code{}, false});
+    // Taken again by its holder: still its own (a retried step).
+    CHECK(lease(store, "replica-a", 1h) == std::tuple{error_code{}, true});
+    // Released by another: nothing happens.
+    release(store, "replica-b");
+    CHECK(lease(store, "replica-b", 1h) == std::tuple{error_code{}, false});
+    release(store, "replica-a");
+    CHECK(lease(store, "replica-b", 0ms) == std::tuple{error_code{}, true});
+    // An expired lease (ttl 0: expired at once) goes to whoever asks.
+    CHECK(lease(store, "replica-a", 1h) == std::tuple{error_code{}, true});
+}
+
+TEST_CASE("InMemoryTokenStore shares an access token until it expires") {
+    InMemoryTokenStore store;
+    REQUIRE(store.shares_access_tokens());
+    auto load_shared = [&] {
+        return wait_for<std::optional<AccessToken>>(
+            [&](auto h) { store.async_load_access_token("oauth:svc", std::move(h)); });
+    };
+    CHECK_FALSE(std::get<1>(load_shared()).has_value());
+
+    AccessToken token;
+    token.value = secret("at-shared");
+    token.created_at = time_point_cast<microseconds>(system_clock::now());
+    token.expires_at = token.created_at + 1h;
+    wait_for<>([&](auto h) { store.async_store_access_token("oauth:svc", token, std::move(h)); });
+    auto [ec, shared] = load_shared();
+    CHECK_FALSE(ec);
+    REQUIRE(shared.has_value());
+    CHECK(shared->value == secret("at-shared"));
+
+    token.expires_at = token.created_at - 1s;
+    wait_for<>([&](auto h) { store.async_store_access_token("oauth:svc", token, std::move(h)); });
+    CHECK_FALSE(std::get<1>(load_shared()).has_value());
+}
+
+TEST_CASE("TokenStore's defaults: leases always granted, no access-token sharing") {
+    struct Minimal final : TokenStore {
+        void async_load(std::string_view, LoadHandler h) override { std::move(h)(error_code{}, std::nullopt); }
+        void async_compare_and_swap(std::string_view, const Secret&, const RefreshToken&, ExchangeHandler h) override {
+            std::move(h)(error_code{}, true);
+        }
+    } store;
+    CHECK(lease(store, "a", 1h) == std::tuple{error_code{}, true});
+    CHECK(lease(store, "b", 1h) == std::tuple{error_code{}, true});
+    CHECK_FALSE(store.shares_access_tokens());
+    auto [ec, shared] =
+        wait_for<std::optional<AccessToken>>([&](auto h) { store.async_load_access_token("user:1", std::move(h)); });
+    CHECK(ec == boost::asio::error::operation_not_supported);
+}
+
+TEST_CASE("FileTokenStore's asynchronous operations: off the caller's thread, a swap only over what is expected") {
+    TempDir dir;
+    FileTokenStore store(dir.path() / "token.json");
+    const auto caller = std::this_thread::get_id();
+    std::thread::id ran_on;
+    wait_for<std::optional<RefreshToken>>([&](auto h) {
+        store.async_load("user:42", [&ran_on, h = std::move(h)](error_code ec, std::optional<RefreshToken> t) mutable {
+            ran_on = std::this_thread::get_id();
+            std::move(h)(ec, std::move(t));
+        });
+    });
+    CHECK(ran_on != caller);
+
+    CHECK(swap(store, "", sample_token()) == std::tuple{error_code{}, true});
+    CHECK(swap(store, "rt-stale", sample_token("rt-second")) == std::tuple{error_code{}, false});
+    auto [ec, loaded] = load(store);
+    CHECK_FALSE(ec);
+    REQUIRE(loaded.has_value());
+    require_same(*loaded, sample_token());
+    CHECK(swap(store, sample_token().value.reveal(), sample_token("rt-second")) == std::tuple{error_code{}, true});
+    CHECK(std::get<1>(load(store))->value == secret("rt-second"));
+
+    // A file that cannot be read is not "nothing stored": a swap must not overwrite it.
+    ::chmod((dir.path() / "token.json").c_str(), 0644);
+    CHECK(swap(store, "", sample_token("rt-third")) == std::tuple{make_error_code(Error::insecure_token_file), false});
 }
 
 TEST_CASE("FileTokenStore: a missing file is no token, not an error") {

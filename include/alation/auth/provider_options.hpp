@@ -39,11 +39,11 @@ struct ProviderEvent {
         /// The server rejected the refresh token and the TokenStore held a different one for the
         /// same user (another replica regenerated it): that one is now in use; expires_at is set.
         refresh_token_reloaded,
-        /// The server rejected the refresh token and reading the TokenStore for a newer one
-        /// failed (e.g. insecure_token_file, malformed_token_file); error is set. The rejection
-        /// stands, as if the store held nothing newer. Reported once per distinct error, though
-        /// every later call reads the store again.
-        token_store_load_failed,
+        /// A TokenStore operation failed or timed out (loading, saving, a lease, a shared access
+        /// token); error is set. The provider goes on with the tokens it has and tries the store
+        /// again at its next step; a regenerated refresh token it could not save is kept, and
+        /// saved by a later step. Reported once per distinct error in a row.
+        token_store_failed,
     };
     Kind kind;
     /// For the failures; for refresh_token_regenerated, a failure to save it in the TokenStore.
@@ -66,7 +66,7 @@ inline std::string_view to_string(ProviderEvent::Kind kind) noexcept {
     case Kind::refresh_token_regenerated: return "refresh_token_regenerated";
     case Kind::refresh_token_regeneration_failed: return "refresh_token_regeneration_failed";
     case Kind::refresh_token_reloaded: return "refresh_token_reloaded";
-    case Kind::token_store_load_failed: return "token_store_load_failed";
+    case Kind::token_store_failed: return "token_store_failed";
     }
     return "unknown";
 }
@@ -95,12 +95,25 @@ struct ProviderOptions {
     /// Where try_authorize(), authorize() and send() put the token (try_authorize and authorize
     /// can also be told per request).
     TokenHeader header = TokenHeader::token;
-    /// Where a regenerated refresh token is saved (see RefreshPolicy::regenerate_refresh_token).
-    /// Also read when the provider starts: a stored token for the same user that expires later
-    /// than the one given to the constructor is used instead; and when the server rejects the
-    /// refresh token: a different stored token for the same user is adopted. Called on the
-    /// provider's strand (load also in the constructor): keep it quick. Load errors are ignored.
+    /// Where the refresh token lives beyond this process, and how the replicas of a fleet that
+    /// share it coordinate (docs/fleets.md). With a store, before each mint, validation and
+    /// regeneration the provider loads the stored token and adopts it when it is the same
+    /// user's, different, and newer (a restart, or a sibling, regenerated it); after a
+    /// rejection it adopts any different one. A regeneration takes the store's lease first, so
+    /// one replica of a fleet regenerates and the others adopt its token; the new token is
+    /// saved with a compare-and-swap. A failed store call never stops the provider: it goes on
+    /// with the token it has (token_store_failed events).
     std::shared_ptr<TokenStore> token_store;
+    /// How long the provider waits for each store operation before it goes on without it.
+    std::chrono::milliseconds store_timeout{std::chrono::seconds(5)};
+    /// How long a lease taken in the store lasts: longer than a regeneration or a mint takes,
+    /// with the Client's retries; a replica that dies holding it delays the others this long.
+    std::chrono::milliseconds lease_ttl{std::chrono::seconds(60)};
+    /// Share access tokens through token_store (which must shares_access_tokens()): a replica
+    /// that needs a new token first takes a sibling's from the store while at least half its
+    /// life remains, and one replica mints for all under a lease, so a fleet mints about one
+    /// token per lifetime instead of one per replica. For servers that limit live access tokens.
+    bool share_access_tokens = false;
     /// Called on the provider's strand after each event; must not block for long or throw.
     std::function<void(const ProviderEvent&)> on_event;
     /// The local clock (empty: SteadyClock::now); injectable so that tests drive hours of token

@@ -20,6 +20,12 @@ struct RefreshPolicy {
     /// and the refresh token's regeneration by a random part of this fraction of its window,
     /// so that a fleet of replicas does not refresh (or regenerate) in the same second.
     double jitter_fraction = 0.1;
+    /// The first mint (or validation) after start-up waits a random part of this, so that a
+    /// fleet started in one instant does not mint in one instant; callers that arrive meanwhile
+    /// wait for it. Not applied when the replicas share access tokens
+    /// (ProviderOptions::share_access_tokens): they find each other's token instead. Zero turns
+    /// it off, e.g. for a single process whose first request must not wait.
+    std::chrono::milliseconds first_mint_jitter{std::chrono::seconds(2)};
     /// After a failed refresh (or regeneration): exponential backoff with full jitter between
     /// these bounds, or the server's Retry-After when that is longer (capped at max_backoff).
     /// This comes on top of the Client's own RetryPolicy for each request.

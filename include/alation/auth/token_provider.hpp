@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -87,10 +88,12 @@ public:
     /// they are bound to it.
     using executor_type = boost::asio::strand<boost::asio::any_io_executor>;
 
-    /// Starts minting at once, on a strand of the Client's executor. `client` is a handle:
-    /// copies share the connection pool. When options.token_store is set, it is read here,
-    /// synchronously: a stored token for the same user_id that expires later than `refresh_token`
-    /// replaces it (a load error is ignored and the given token used).
+    /// Starts minting (after RefreshPolicy::first_mint_jitter), on a strand of the Client's
+    /// executor. `client` is a handle: copies share the connection pool. With
+    /// options.token_store, the stored token is loaded before the first request and preferred
+    /// when it is the same user's and expires later (see ProviderOptions::token_store).
+    /// Throws std::invalid_argument when options.share_access_tokens is set without a store
+    /// that shares access tokens.
     TokenProvider(Client client, RefreshToken refresh_token, ProviderOptions options = {})
         : TokenProvider(std::move(client), std::move(refresh_token), true, std::move(options)) {}
 
@@ -103,15 +106,17 @@ public:
 
     /// Over OAuth 2.0 client credentials: JWTs from Client::create_oauth_token, refreshed like
     /// any access token. A refused client (Error::invalid_client_credentials) is final, never
-    /// retried in a loop. RefreshPolicy::regenerate_refresh_token and token_store do not apply.
-    TokenProvider(Client client, OAuthClientCredentials credentials, ProviderOptions options = {})
+    /// retried in a loop. RefreshPolicy::regenerate_refresh_token does not apply; token_store
+    /// serves only to share JWTs (ProviderOptions::share_access_tokens).
+    TokenProvider(Client client, OAuthClientCredentials credentials, const ProviderOptions& options = {})
         : TokenProvider(client.get_executor(),
-                        std::make_shared<detail::OAuthTokenSource>(client, std::move(credentials)),
-                        std::move(options)) {}
+                        std::make_shared<detail::OAuthTokenSource>(client, std::move(credentials), checked(options)),
+                        options) {}
 
     /// Over any token source, e.g. a program's own; starts minting at once on a strand of
     /// `executor`. RefreshPolicy::regenerate_refresh_token applies when the source is renewable();
-    /// ProviderOptions::token_store is the source's business, not read here.
+    /// ProviderOptions::token_store is the source's business, not read here. A source serves
+    /// one provider.
     TokenProvider(const boost::asio::any_io_executor& executor, std::shared_ptr<TokenSource> source,
                   ProviderOptions options = {})
         : impl_(std::make_shared<Impl>(executor, std::move(source), std::move(options))) {
@@ -234,9 +239,15 @@ private:
 
     TokenProvider(Client client, RefreshToken refresh_token, bool expiry_known, ProviderOptions options)
         : refresh_source_(std::make_shared<detail::RefreshTokenSource>(client, std::move(refresh_token), expiry_known,
-                                                                       options.token_store)),
+                                                                       checked(options))),
           impl_(std::make_shared<Impl>(client.get_executor(), refresh_source_, std::move(options))) {
         impl_->start();
+    }
+
+    static const ProviderOptions& checked(const ProviderOptions& options) {
+        if (options.share_access_tokens && !(options.token_store && options.token_store->shares_access_tokens()))
+            throw std::invalid_argument("share_access_tokens needs a token_store that shares access tokens");
+        return options;
     }
 
     static RefreshToken make_refresh_token(Secret value, std::int64_t user_id) {

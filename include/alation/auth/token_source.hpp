@@ -3,15 +3,20 @@
 #define ALATION_AUTH_TOKEN_SOURCE_HPP
 
 #include <alation/auth/error.hpp>
+#include <alation/auth/provider_options.hpp>
 #include <alation/auth/token.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/error.hpp>
 
+#include <functional>
 #include <optional>
 #include <utility>
 
 namespace alation::auth {
+namespace detail {
+class ProviderImpl;
+}  // namespace detail
 
 /// A long-lived credential renewed by a TokenSource: its lifetime as the server stated it.
 struct RenewedCredential {
@@ -21,11 +26,11 @@ struct RenewedCredential {
     error_code save_error;
 };
 
-/// What TokenSource::reload_credential found.
+/// What TokenSource::async_reload_credential found.
 struct ReloadedCredential {
     /// Reading the shared storage failed; the rejection stands.
     error_code error;
-    /// A newer credential is now in use.
+    /// A different credential is now in use.
     bool replaced = false;
     /// When `replaced`: when it expires, on the server's clock.
     Timestamp expires_at{};
@@ -45,6 +50,7 @@ class TokenSource {
 public:
     using MintHandler = boost::asio::any_completion_handler<void(error_code, AccessToken)>;
     using RenewHandler = boost::asio::any_completion_handler<void(error_code, RenewedCredential)>;
+    using ReloadHandler = boost::asio::any_completion_handler<void(ReloadedCredential)>;
 
     TokenSource() = default;
     TokenSource(const TokenSource&) = delete;
@@ -67,11 +73,21 @@ public:
     virtual void async_validate(Diagnostics& /*diag*/, RenewHandler handler) { not_supported(std::move(handler)); }
     /// Replaces the credential with a new one and keeps it. Only called when renewable().
     virtual void async_regenerate(Diagnostics& /*diag*/, RenewHandler handler) { not_supported(std::move(handler)); }
-    /// The server rejected the credential: adopt a newer one from shared storage if there is
-    /// one (another replica may have renewed it, which revokes ours). Synchronous and quick.
-    virtual ReloadedCredential reload_credential() { return {}; }
+    /// The server rejected the credential: adopt a different one from shared storage if there
+    /// is one (another replica may have renewed it, which revokes ours).
+    virtual void async_reload_credential(ReloadHandler handler) { std::move(handler)(ReloadedCredential{}); }
+
+    /// Reports what the provider cannot see for itself: its store failing (token_store_failed),
+    /// a credential adopted from shared storage (refresh_token_reloaded, which the provider also
+    /// acts on). Callable from any thread; the provider takes it to its strand.
+    void report(ProviderEvent event) const {
+        if (reporter_) reporter_(std::move(event));
+    }
 
 private:
+    friend class detail::ProviderImpl;
+    std::function<void(ProviderEvent)> reporter_;
+
     static void not_supported(RenewHandler handler) {
         std::move(handler)(make_error_code(boost::asio::error::operation_not_supported), RenewedCredential{});
     }

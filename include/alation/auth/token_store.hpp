@@ -6,56 +6,121 @@
 #include <alation/auth/error.hpp>
 #include <alation/auth/token.hpp>
 
+#include <boost/asio/any_completion_handler.hpp>
+
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
+namespace boost::asio {
+class thread_pool;
+}  // namespace boost::asio
+
 namespace alation::auth {
 
-/// Where a TokenProvider keeps the refresh token it regenerates, so a restart picks it up.
+/// Where TokenProviders keep what outlives one process, and how the replicas of a fleet that
+/// share one identity coordinate: the current refresh token (so that a restart, or a sibling,
+/// picks up the one a regeneration made), a lease that lets exactly one replica regenerate it,
+/// and optionally the current access token, so that a fleet mints about one per lifetime.
 ///
-/// Implementations must be safe to call from several threads; the provider never calls them
-/// while holding a lock of its own.
+/// Every operation is asynchronous, for a store on the network. `identity` names the
+/// credential the entry belongs to ("user:<user_id>" for a refresh token, "oauth:<client_id>"
+/// for OAuth client credentials); a store that holds one identity may ignore it.
+///
+/// Handlers may be completed inside the call or later, from any thread, exactly once; the
+/// provider takes the result where it needs it and waits at most
+/// ProviderOptions::store_timeout for each (a late result is dropped). A store should bound
+/// its own operations too, and close what it has open when they time out. Implementations must
+/// be safe to call from several threads.
 class TokenStore {
 public:
+    using LoadHandler = boost::asio::any_completion_handler<void(error_code, std::optional<RefreshToken>)>;
+    /// Completes with whether the swap (or the lease) took place.
+    using ExchangeHandler = boost::asio::any_completion_handler<void(error_code, bool)>;
+    using DoneHandler = boost::asio::any_completion_handler<void(error_code)>;
+    using AccessTokenHandler = boost::asio::any_completion_handler<void(error_code, std::optional<AccessToken>)>;
+
+    TokenStore() = default;
+    TokenStore(const TokenStore&) = delete;
+    TokenStore& operator=(const TokenStore&) = delete;
     virtual ~TokenStore() = default;
-    /// The stored refresh token, or nullopt when there is none yet (not an error).
-    virtual std::optional<RefreshToken> load(error_code& ec) = 0;
-    /// Replaces the stored token. Must be atomic: after a crash at any instant the store holds
-    /// either the old or the new token.
-    virtual void save(const RefreshToken& token, error_code& ec) = 0;
+
+    /// The refresh token stored for `identity`, or nullopt when there is none yet (not an error).
+    virtual void async_load(std::string_view identity, LoadHandler handler) = 0;
+
+    /// Stores `desired` for `identity` if the stored token's value is `expected`, or if nothing
+    /// is stored; completes with whether it did. Atomic: after a crash at any instant the store
+    /// holds either the old or the new token.
+    virtual void async_compare_and_swap(std::string_view identity, const Secret& expected, const RefreshToken& desired,
+                                        ExchangeHandler handler) = 0;
+
+    /// Takes the lease `name` of `identity` for `owner` until `ttl` has passed, unless another
+    /// owner holds it; completes with whether `owner` holds it now. A lease bounds work that one
+    /// replica of a fleet should do for all (regenerating the refresh token, minting a shared
+    /// access token): when its holder dies, it expires. The default grants every request: right
+    /// for a store that one provider uses alone.
+    virtual void async_acquire_lease(std::string_view identity, std::string_view name, std::string_view owner,
+                                     std::chrono::milliseconds ttl, ExchangeHandler handler);
+    /// Ends the lease `name` if `owner` holds it; else does nothing.
+    virtual void async_release_lease(std::string_view identity, std::string_view name, std::string_view owner,
+                                     DoneHandler handler);
+
+    /// Whether the store can share access tokens (async_load_access_token and
+    /// async_store_access_token), for ProviderOptions::share_access_tokens.
+    [[nodiscard]] virtual bool shares_access_tokens() const noexcept { return false; }
+    /// The access token last stored for `identity` while it has not expired, else nullopt. Its
+    /// times are on the clock of the replica that stored it (created_at: when it asked for it).
+    virtual void async_load_access_token(std::string_view identity, AccessTokenHandler handler);
+    /// Replaces the shared access token of `identity`; the store may drop it at its expires_at.
+    virtual void async_store_access_token(std::string_view identity, const AccessToken& token, DoneHandler handler);
 };
 
-/// A store in memory, for tests and for programs that persist the token elsewhere themselves.
+/// A store in memory, shared by the providers of one process: every operation, leases and
+/// access-token sharing included, for tests and for programs that persist the token elsewhere
+/// themselves. Completes each handler inside the call.
 class InMemoryTokenStore final : public TokenStore {
 public:
-    /// Empty: load() gives nullopt until the first save().
+    /// Empty: loads give nullopt until the first swap.
     InMemoryTokenStore() = default;
-    /// Holds `initial` from the start.
-    explicit InMemoryTokenStore(RefreshToken initial) : token_(std::move(initial)) {}
+    /// Holds `initial` (for every identity) from the start.
+    explicit InMemoryTokenStore(RefreshToken initial) : initial_(std::move(initial)) {}
 
-    std::optional<RefreshToken> load(error_code& ec) override {
-        ec.clear();
-        std::lock_guard lock(mutex_);
-        return token_;
-    }
-    void save(const RefreshToken& token, error_code& ec) override {
-        ec.clear();
-        std::lock_guard lock(mutex_);
-        token_ = token;
-    }
+    ALATION_AUTH_DECL void async_load(std::string_view identity, LoadHandler handler) override;
+    ALATION_AUTH_DECL void async_compare_and_swap(std::string_view identity, const Secret& expected,
+                                                  const RefreshToken& desired, ExchangeHandler handler) override;
+    ALATION_AUTH_DECL void async_acquire_lease(std::string_view identity, std::string_view name, std::string_view owner,
+                                               std::chrono::milliseconds ttl, ExchangeHandler handler) override;
+    ALATION_AUTH_DECL void async_release_lease(std::string_view identity, std::string_view name, std::string_view owner,
+                                               DoneHandler handler) override;
+    [[nodiscard]] bool shares_access_tokens() const noexcept override { return true; }
+    ALATION_AUTH_DECL void async_load_access_token(std::string_view identity, AccessTokenHandler handler) override;
+    ALATION_AUTH_DECL void async_store_access_token(std::string_view identity, const AccessToken& token,
+                                                    DoneHandler handler) override;
+
+    /// The refresh token stored for `identity` now (for tests and diagnostics).
+    [[nodiscard]] ALATION_AUTH_DECL std::optional<RefreshToken> stored(std::string_view identity) const;
 
 private:
-    std::mutex mutex_;
-    std::optional<RefreshToken> token_;
+    struct Lease {
+        std::string owner;
+        SteadyClock::time_point until;
+    };
+    mutable std::mutex mutex_;
+    std::optional<RefreshToken> initial_;
+    std::map<std::string, RefreshToken, std::less<>> refresh_tokens_;
+    std::map<std::string, AccessToken, std::less<>> access_tokens_;
+    std::map<std::string, Lease, std::less<>> leases_;
 };
 
-/// One JSON file holding the refresh token, in the shape of the server's createRefreshToken
-/// answer: {"refresh_token","user_id","name","created_at","token_expires_at","token_status",
-/// "last_used_at"?}.
+/// One JSON file holding one refresh token (the identity is not part of it: give each identity
+/// its own file), in the shape of the server's createRefreshToken answer: {"refresh_token",
+/// "user_id","name","created_at","token_expires_at","token_status","last_used_at"?}.
 ///
 /// save() writes atomically: a temporary file in the same directory, created with mode 0600,
 /// written, fsync'ed, renamed over the target, then the directory fsync'ed; a crash leaves the
@@ -67,22 +132,37 @@ private:
 /// a stored token fail with Error::malformed_token_file; a missing file is nullopt. Other
 /// failures keep their system error codes. The token's value never appears in an error.
 ///
-/// Safe for concurrent use by threads of one process; two processes saving to one file each
-/// leave a complete file, the last rename winning.
+/// The asynchronous operations run load() and save() on a thread of the store's own (started
+/// on first use), so that a slow disk never stalls an io_context. The compare-and-swap is atomic
+/// among the threads of one process, not among processes: the file has no lease either (the
+/// default grants every request), so coordinating a fleet takes a RedisTokenStore. Two
+/// processes saving to one file each leave a complete file, the last rename winning.
 class FileTokenStore final : public TokenStore {
 public:
     /// Touches nothing yet; the directory must exist and be writable for save().
-    explicit FileTokenStore(std::filesystem::path path) : path_(std::move(path)) {}
+    ALATION_AUTH_DECL explicit FileTokenStore(std::filesystem::path path);
+    ALATION_AUTH_DECL ~FileTokenStore() override;
 
     /// The file given to the constructor.
     [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
 
-    ALATION_AUTH_DECL std::optional<RefreshToken> load(error_code& ec) override;
-    ALATION_AUTH_DECL void save(const RefreshToken& token, error_code& ec) override;
+    /// The stored token, synchronously; nullopt when there is no file.
+    ALATION_AUTH_DECL std::optional<RefreshToken> load(error_code& ec);
+    /// Replaces the stored token, synchronously and atomically.
+    ALATION_AUTH_DECL void save(const RefreshToken& token, error_code& ec);
+
+    ALATION_AUTH_DECL void async_load(std::string_view identity, LoadHandler handler) override;
+    ALATION_AUTH_DECL void async_compare_and_swap(std::string_view identity, const Secret& expected,
+                                                  const RefreshToken& desired, ExchangeHandler handler) override;
 
 private:
+    // Runs `work` on the store's thread.
+    ALATION_AUTH_DECL void run_off_thread(std::function<void()> work);
+
     std::filesystem::path path_;
     std::mutex mutex_;
+    std::once_flag thread_started_;
+    std::unique_ptr<boost::asio::thread_pool> thread_;
 };
 
 namespace detail {

@@ -52,9 +52,21 @@ public:
           machine_(options_.refresh, source_->renewable(), credential_local_expiry(source_->credential_expires_at()),
                    draw()) {}
 
-    /// Starts the first operation (a mint, or the credential's validation).
+    /// Starts the first operation (a mint, or the credential's validation), after the start-up
+    /// jitter unless access tokens are shared (siblings then find each other's token instead).
     void start() {
-        boost::asio::post(strand_, [self = shared_from_this()] { self->poll(); });
+        source_->reporter_ = [weak = weak_from_this()](ProviderEvent event) {
+            if (auto self = weak.lock())
+                boost::asio::post(self->strand_, [self, event = std::move(event)]() mutable {
+                    self->on_source_report(std::move(event));
+                });
+        };
+        boost::asio::post(strand_, [self = shared_from_this()] {
+            if (!self->options_.share_access_tokens)
+                self->machine_.hold_until(self->now() + std::chrono::duration_cast<TimePoint::duration>(
+                                                            self->options_.refresh.first_mint_jitter * self->draw()));
+            self->poll();
+        });
     }
 
     [[nodiscard]] boost::asio::strand<boost::asio::any_io_executor> get_executor() const { return strand_; }
@@ -159,9 +171,7 @@ private:
         case Admission::serve: return finish(std::move(waiter), {}, machine_.current());
         case Admission::stopped: return finish(std::move(waiter), Error::provider_stopped, nullptr);
         case Admission::fail: return finish(std::move(waiter), machine_.last_error(), nullptr);
-        case Admission::reload_credential:
-            if (!reload_credential()) return finish(std::move(waiter), machine_.last_error(), nullptr);
-            break;
+        case Admission::reload_credential: waiters_.emplace(id, std::move(waiter)); return reload_credential();
         case Admission::wait: break;
         }
         waiters_.emplace(id, std::move(waiter));
@@ -330,28 +340,52 @@ private:
 
     // Carries out the machine's answer to a failure.
     void act_on(const AfterFailure& after, error_code ec) {
-        if (after.reload_credential && reload_credential()) return;
+        if (after.reload_credential) return reload_credential();
         if (!after.fail_waiters) return;
         publish(nullptr);
         finish_all(ec, nullptr);
     }
 
     // The server rejected the credential: another replica sharing the source's storage may have
-    // renewed it, which revokes ours. Returns whether the source adopted a newer one.
-    bool reload_credential() {
-        const auto reloaded = source_->reload_credential();
+    // renewed it, which revokes ours. The waiters wait for the answer: the adopted credential's
+    // first token, else the rejection. One look at a time; callers arriving meanwhile share it.
+    void reload_credential() {
+        if (reloading_) return;
+        reloading_ = true;
+        source_->async_reload_credential([self = shared_from_this()](ReloadedCredential reloaded) {
+            boost::asio::post(self->strand_, [self, reloaded] { self->on_reloaded(reloaded); });
+        });
+    }
+
+    void on_reloaded(const ReloadedCredential& reloaded) {
+        reloading_ = false;
+        if (machine_.stopped()) return;
         if (machine_.reload_result(reloaded.error)) {
-            ProviderEvent event{ProviderEvent::Kind::token_store_load_failed};
+            ProviderEvent event{ProviderEvent::Kind::token_store_failed};
             event.error = reloaded.error;
             emit(std::move(event));
         }
-        if (!reloaded.replaced) return false;
-        machine_.credential_replaced(credential_local_expiry(reloaded.expires_at), draw());
+        if (!reloaded.replaced) {
+            if (!machine_.usable(now())) publish(nullptr);
+            return finish_all(machine_.last_error(), nullptr);
+        }
+        credential_replaced(reloaded.expires_at);
+    }
+
+    void credential_replaced(Timestamp expires_at) {
+        machine_.credential_replaced(credential_local_expiry(expires_at), draw());
         poll();
         ProviderEvent event{ProviderEvent::Kind::refresh_token_reloaded};
-        event.expires_at = reloaded.expires_at;
+        event.expires_at = expires_at;
         emit(std::move(event));
-        return true;
+    }
+
+    // What the source reports from its own work: a store failure to pass on, or a credential it
+    // adopted from its storage before a step, which changes when the next regeneration is due.
+    void on_source_report(ProviderEvent event) {
+        if (machine_.stopped()) return;
+        if (event.kind == ProviderEvent::Kind::refresh_token_reloaded) return credential_replaced(event.expires_at);
+        emit(std::move(event));
     }
 
     [[nodiscard]] std::optional<TimePoint> credential_local_expiry(std::optional<Timestamp> expires_at) const {
@@ -385,6 +419,7 @@ private:
     std::mt19937_64 random_;
     ProviderMachine machine_;
     std::unordered_map<std::uint64_t, Waiter> waiters_;
+    bool reloading_ = false;
 
     std::mutex snapshot_mutex_;
     TokenPtr snapshot_;

@@ -188,7 +188,7 @@ public:
     /// Validation comes before the first mint, so that a rejected credential is known at once;
     /// a retried validation waits for callers' mints.
     Work poll(TimePoint now) noexcept {
-        if (in_flight_ != Work::none || credential_rejected_ || stopped_) return Work::none;
+        if (in_flight_ != Work::none || credential_rejected_ || stopped_ || now < held_until_) return Work::none;
         const bool needs_mint = !current_ || now >= current_->refresh_at;
         if (validation_due(now) && credential_failures_ == 0) return in_flight_ = Work::validate;
         if (needs_mint && now >= retry_at_) return in_flight_ = Work::mint;
@@ -202,10 +202,14 @@ public:
         if (in_flight_ != Work::none || credential_rejected_ || stopped_) return std::nullopt;
         TimePoint wake = current_ ? std::max(current_->refresh_at, retry_at_) : retry_at_;
         if (auto credential = credential_work_at()) wake = std::min(wake, *credential);
-        return wake;
+        return std::max(wake, held_until_);
     }
 
     [[nodiscard]] Work in_flight() const noexcept { return in_flight_; }
+
+    /// Starts nothing before `until`: the start-up jitter (RefreshPolicy::first_mint_jitter).
+    /// Callers that arrive meanwhile wait.
+    void hold_until(TimePoint until) noexcept { held_until_ = until; }
 
     void mint_succeeded(AccessToken token, TimePoint sent_at, double jitter_draw) {
         in_flight_ = Work::none;
@@ -365,6 +369,7 @@ private:
     int credential_failures_ = 0;
     TimePoint credential_retry_at_{};
     TimePoint::duration regeneration_jitter_{};
+    TimePoint held_until_{};
     std::optional<TimePoint> credential_expiry_;
     bool credential_rejected_ = false;
     bool stopped_ = false;

@@ -6,6 +6,9 @@
 #include <alation/auth/detail/protocol.hpp>
 #include <alation/auth/token_store.hpp>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -144,6 +147,144 @@ ALATION_AUTH_DECL void remove_abandoned_temp_files(const std::filesystem::path& 
 }
 
 }  // namespace detail
+
+// The defaults of TokenStore: a store used by one provider alone needs no lease, and shares
+// no access token.
+ALATION_AUTH_DECL void TokenStore::async_acquire_lease(std::string_view /*identity*/, std::string_view /*name*/,
+                                                       std::string_view /*owner*/, std::chrono::milliseconds /*ttl*/,
+                                                       ExchangeHandler handler) {
+    std::move(handler)(error_code{}, true);
+}
+
+ALATION_AUTH_DECL void TokenStore::async_release_lease(std::string_view /*identity*/, std::string_view /*name*/,
+                                                       std::string_view /*owner*/, DoneHandler handler) {
+    std::move(handler)(error_code{});
+}
+
+ALATION_AUTH_DECL void TokenStore::async_load_access_token(std::string_view /*identity*/, AccessTokenHandler handler) {
+    std::move(handler)(make_error_code(boost::asio::error::operation_not_supported), std::nullopt);
+}
+
+ALATION_AUTH_DECL void TokenStore::async_store_access_token(std::string_view /*identity*/, const AccessToken& /*token*/,
+                                                            DoneHandler handler) {
+    std::move(handler)(make_error_code(boost::asio::error::operation_not_supported));
+}
+
+ALATION_AUTH_DECL void InMemoryTokenStore::async_load(std::string_view identity, LoadHandler handler) {
+    std::move(handler)(error_code{}, stored(identity));
+}
+
+ALATION_AUTH_DECL std::optional<RefreshToken> InMemoryTokenStore::stored(std::string_view identity) const {
+    std::lock_guard lock(mutex_);
+    if (const auto it = refresh_tokens_.find(identity); it != refresh_tokens_.end()) return it->second;
+    return initial_;
+}
+
+ALATION_AUTH_DECL void InMemoryTokenStore::async_compare_and_swap(std::string_view identity, const Secret& expected,
+                                                                  const RefreshToken& desired,
+                                                                  ExchangeHandler handler) {
+    bool swapped = false;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = refresh_tokens_.find(identity);
+        const RefreshToken* current = it != refresh_tokens_.end() ? &it->second : initial_ ? &*initial_ : nullptr;
+        if (!current || current->value == expected) {
+            refresh_tokens_.insert_or_assign(std::string(identity), desired);
+            swapped = true;
+        }
+    }
+    std::move(handler)(error_code{}, swapped);
+}
+
+ALATION_AUTH_DECL void InMemoryTokenStore::async_acquire_lease(std::string_view identity, std::string_view name,
+                                                               std::string_view owner, std::chrono::milliseconds ttl,
+                                                               ExchangeHandler handler) {
+    std::string key(identity);
+    key += '/';
+    key += name;
+    const auto now = SteadyClock::now();
+    bool acquired = false;
+    {
+        std::lock_guard lock(mutex_);
+        auto [it, inserted] = leases_.try_emplace(std::move(key));
+        if (inserted || it->second.owner == owner || it->second.until <= now) {
+            it->second = Lease{std::string(owner), now + ttl};
+            acquired = true;
+        }
+    }
+    std::move(handler)(error_code{}, acquired);
+}
+
+ALATION_AUTH_DECL void InMemoryTokenStore::async_release_lease(std::string_view identity, std::string_view name,
+                                                               std::string_view owner, DoneHandler handler) {
+    std::string key(identity);
+    key += '/';
+    key += name;
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = leases_.find(key); it != leases_.end() && it->second.owner == owner) leases_.erase(it);
+    }
+    std::move(handler)(error_code{});
+}
+
+ALATION_AUTH_DECL void InMemoryTokenStore::async_load_access_token(std::string_view identity,
+                                                                   AccessTokenHandler handler) {
+    std::optional<AccessToken> token;
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = access_tokens_.find(identity); it != access_tokens_.end()) {
+            if (it->second.expires_at > std::chrono::system_clock::now())
+                token = it->second;
+            else
+                access_tokens_.erase(it);
+        }
+    }
+    std::move(handler)(error_code{}, std::move(token));
+}
+
+ALATION_AUTH_DECL void InMemoryTokenStore::async_store_access_token(std::string_view identity, const AccessToken& token,
+                                                                    DoneHandler handler) {
+    {
+        std::lock_guard lock(mutex_);
+        access_tokens_.insert_or_assign(std::string(identity), token);
+    }
+    std::move(handler)(error_code{});
+}
+
+// Out of line, as is the destructor: the store's thread pool is a complete type only here.
+ALATION_AUTH_DECL FileTokenStore::FileTokenStore(std::filesystem::path path) : path_(std::move(path)) {}
+
+ALATION_AUTH_DECL FileTokenStore::~FileTokenStore() {
+    // Finishes the operations queued: each holds `this`.
+    if (thread_) thread_->join();
+}
+
+ALATION_AUTH_DECL void FileTokenStore::run_off_thread(std::function<void()> work) {
+    std::call_once(thread_started_, [this] { thread_ = std::make_unique<boost::asio::thread_pool>(1); });
+    boost::asio::post(*thread_, std::move(work));
+}
+
+ALATION_AUTH_DECL void FileTokenStore::async_load(std::string_view /*identity*/, LoadHandler handler) {
+    run_off_thread([this, handler = std::make_shared<LoadHandler>(std::move(handler))]() mutable {
+        error_code ec;
+        auto token = load(ec);
+        std::move (*handler)(ec, std::move(token));
+    });
+}
+
+ALATION_AUTH_DECL void FileTokenStore::async_compare_and_swap(std::string_view /*identity*/, const Secret& expected,
+                                                              const RefreshToken& desired, ExchangeHandler handler) {
+    run_off_thread([this, expected, desired, handler = std::make_shared<ExchangeHandler>(std::move(handler))] {
+        // Atomic among the store's operations: they all run on its one thread.
+        error_code ec;
+        const auto current = load(ec);
+        // A file that cannot be read is not "nothing stored": overwriting it could lose a token.
+        if (ec) return std::move(*handler)(ec, false);
+        if (current && !(current->value == expected)) return std::move(*handler)(error_code{}, false);
+        save(desired, ec);
+        std::move (*handler)(ec, !ec);
+    });
+}
 
 ALATION_AUTH_DECL std::optional<RefreshToken> FileTokenStore::load(error_code& ec) {
     std::lock_guard lock(mutex_);
