@@ -6,7 +6,7 @@
 
 #include <catch.hpp>
 
-#include <alation/auth/detail/redis_connection.hpp>
+#include <alation/auth/redis_token_store.hpp>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
@@ -347,6 +347,356 @@ TEST_CASE("RedisConnection: handlers never run inside the call, and on their ass
                                   ran = !ec;
                                   on_other = other.get_executor().running_in_this_thread();
                               }));
+    CHECK_FALSE(ran);
+    run_until(io, [&] {
+        other.restart();
+        other.poll();
+        return ran;
+    });
+    CHECK(on_other);
+}
+
+// RedisTokenStore
+
+namespace {
+
+RedisTokenStoreOptions store_options(std::uint16_t port) {
+    RedisTokenStoreOptions o;
+    o.port = port;
+    o.connect_timeout = milliseconds(1000);
+    o.command_timeout = milliseconds(1000);
+    return o;
+}
+
+// Starts an operation with a handler and runs `io` until it completes: {error, result}.
+template <class T, class Start>
+std::pair<error_code, T> await(asio::io_context& io, Start start) {
+    std::optional<std::pair<error_code, T>> result;
+    start([&](error_code ec, T value) { result.emplace(ec, std::move(value)); });
+    run_until(io, [&] { return result.has_value(); });
+    return std::move(*result);
+}
+
+template <class Start>
+error_code await_done(asio::io_context& io, Start start) {
+    std::optional<error_code> result;
+    start([&](error_code ec) { result = ec; });
+    run_until(io, [&] { return result.has_value(); });
+    return *result;
+}
+
+Timestamp at(std::int64_t seconds) { return Timestamp(std::chrono::seconds(seconds)); }
+
+RefreshToken refresh_token(std::string value) {
+    RefreshToken t;
+    t.value = Secret(std::move(value));
+    t.user_id = 42;
+    t.name = "fleet \"token\"";
+    t.status = TokenStatus::active;
+    t.created_at = at(1'900'000'000) + std::chrono::microseconds(123456);
+    t.expires_at = at(1'905'184'000);
+    t.last_used_at = at(1'900'000'100);
+    return t;
+}
+
+std::optional<RefreshToken> load(asio::io_context& io, RedisTokenStore& store, std::string_view identity,
+                                 error_code* ec_out = nullptr) {
+    auto [ec, token] =
+        await<std::optional<RefreshToken>>(io, [&](auto handler) { store.async_load(identity, std::move(handler)); });
+    if (ec_out != nullptr)
+        *ec_out = ec;
+    else
+        CHECK_FALSE(ec);
+    return std::move(token);
+}
+
+bool compare_and_swap(asio::io_context& io, RedisTokenStore& store, std::string_view identity,
+                      std::string_view expected, const RefreshToken& desired) {
+    auto [ec, swapped] = await<bool>(io, [&](auto handler) {
+        store.async_compare_and_swap(identity, Secret(expected), desired, std::move(handler));
+    });
+    CHECK_FALSE(ec);
+    return swapped;
+}
+
+bool acquire(asio::io_context& io, RedisTokenStore& store, std::string_view owner, milliseconds ttl,
+             std::string_view name = "regenerate") {
+    auto [ec, acquired] = await<bool>(
+        io, [&](auto handler) { store.async_acquire_lease("user:42", name, owner, ttl, std::move(handler)); });
+    CHECK_FALSE(ec);
+    return acquired;
+}
+
+void release(asio::io_context& io, RedisTokenStore& store, std::string_view owner) {
+    CHECK_FALSE(await_done(
+        io, [&](auto handler) { store.async_release_lease("user:42", "regenerate", owner, std::move(handler)); }));
+}
+
+AccessToken access_token(std::string value, std::chrono::milliseconds lifetime) {
+    AccessToken t;
+    t.value = Secret(std::move(value));
+    t.user_id = 42;
+    t.status = TokenStatus::active;
+    t.scope = "catalog:read";
+    t.created_at = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    t.expires_at = t.created_at + lifetime;
+    return t;
+}
+
+std::optional<AccessToken> load_access_token(asio::io_context& io, RedisTokenStore& store,
+                                             std::string_view identity = "user:42") {
+    auto [ec, token] = await<std::optional<AccessToken>>(
+        io, [&](auto handler) { store.async_load_access_token(identity, std::move(handler)); });
+    CHECK_FALSE(ec);
+    return std::move(token);
+}
+
+// Polls until `condition` holds, for at most `bound` (a safety net, not a timing).
+template <class Condition>
+bool eventually(Condition condition, std::chrono::milliseconds bound = milliseconds(5000)) {
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(milliseconds(20));
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("RedisTokenStore: nothing stored loads as nullopt, without error", "[redis]") {
+    RedisServer redis;
+    asio::io_context io;
+    auto store = RedisTokenStore::create(io.get_executor(), store_options(redis.port()));
+    CHECK(store->shares_access_tokens());
+    CHECK_FALSE(load(io, *store, "user:42").has_value());
+    CHECK_FALSE(load_access_token(io, *store).has_value());
+    CHECK(store->commands_sent() == 2);
+}
+
+TEST_CASE("RedisTokenStore: compare-and-swap stores when absent, refuses a mismatch, swaps on a match", "[redis]") {
+    RedisServer redis;
+    asio::io_context io;
+    auto store = RedisTokenStore::create(io.get_executor(), store_options(redis.port()));
+
+    CHECK(compare_and_swap(io, *store, "user:42", "anything", refresh_token("first")));
+    auto stored = load(io, *store, "user:42");
+    REQUIRE(stored);
+    CHECK(stored->value.reveal() == "first");
+
+    CHECK_FALSE(compare_and_swap(io, *store, "user:42", "not-first", refresh_token("second")));
+    CHECK(load(io, *store, "user:42")->value.reveal() == "first");
+
+    CHECK(compare_and_swap(io, *store, "user:42", "first", refresh_token("second")));
+    CHECK(load(io, *store, "user:42")->value.reveal() == "second");
+}
+
+TEST_CASE("RedisTokenStore: the record round-trips every field", "[redis]") {
+    RedisServer redis;
+    asio::io_context io;
+    auto store = RedisTokenStore::create(io.get_executor(), store_options(redis.port()));
+    auto token = refresh_token("value with \"quotes\" and \\ and unicode \xc3\xa9");
+    token.status = TokenStatus::expired;  // still the stored token: the provider decides
+    REQUIRE(compare_and_swap(io, *store, "user:42", "", token));
+    auto loaded = load(io, *store, "user:42");
+    REQUIRE(loaded);
+    CHECK(loaded->value.reveal() == token.value.reveal());
+    CHECK(loaded->user_id == token.user_id);
+    CHECK(loaded->name == token.name);
+    CHECK(loaded->status == token.status);
+    CHECK(loaded->created_at == token.created_at);
+    CHECK(loaded->expires_at == token.expires_at);
+    CHECK(loaded->last_used_at == token.last_used_at);
+
+    token.last_used_at.reset();
+    REQUIRE(compare_and_swap(io, *store, "user:42", token.value.reveal(), token));
+    CHECK_FALSE(load(io, *store, "user:42")->last_used_at.has_value());
+}
+
+TEST_CASE("RedisTokenStore: a malformed record is malformed_token_file, without its contents", "[redis]") {
+    RedisServer redis;
+    asio::io_context io;
+    auto raw = RedisConnection::create(io.get_executor(), connection_options(redis.port()));
+    REQUIRE_FALSE(command(io, *raw, {"HSET", "alation-auth:user:42:refresh_token", "record", "{\"secret-ish\":"}).ec);
+    REQUIRE_FALSE(command(io, *raw, {"SET", "alation-auth:user:42:access_token", "[\"secret-ish\"]"}).ec);
+    auto store = RedisTokenStore::create(io.get_executor(), store_options(redis.port()));
+    error_code ec;
+    CHECK_FALSE(load(io, *store, "user:42", &ec).has_value());
+    CHECK(ec == Error::malformed_token_file);
+    CHECK(ec.message().find("secret-ish") == std::string::npos);
+    auto [access_ec, access] = await<std::optional<AccessToken>>(
+        io, [&](auto handler) { store->async_load_access_token("user:42", std::move(handler)); });
+    CHECK(access_ec == Error::malformed_token_file);
+    CHECK_FALSE(access.has_value());
+}
+
+TEST_CASE("RedisTokenStore: leases are exclusive, re-entrant for their owner, expire, and end by their owner only",
+          "[redis]") {
+    RedisServer redis;
+    asio::io_context io;
+    auto a = RedisTokenStore::create(io.get_executor(), store_options(redis.port()));
+    auto b = RedisTokenStore::create(io.get_executor(), store_options(redis.port()));
+
+    CHECK(acquire(io, *a, "replica-a", milliseconds(60000)));
+    CHECK_FALSE(acquire(io, *b, "replica-b", milliseconds(60000)));
+    CHECK(acquire(io, *a, "replica-a", milliseconds(60000)));          // re-entrant
+    CHECK(acquire(io, *b, "replica-b", milliseconds(60000), "mint"));  // another lease
+
+    release(io, *b, "replica-b");  // not the owner: nothing happens
+    CHECK_FALSE(acquire(io, *b, "replica-b", milliseconds(60000)));
+    release(io, *a, "replica-a");
+    CHECK(acquire(io, *b, "replica-b", milliseconds(200)));
+
+    // The holder died: the lease expires after its ttl.
+    CHECK_FALSE(acquire(io, *a, "replica-a", milliseconds(60000)));
+    CHECK(eventually([&] { return acquire(io, *a, "replica-a", milliseconds(60000)); }));
+
+    SECTION("renewing extends the expiry") {
+        CHECK(acquire(io, *b, "replica-b", milliseconds(1), "short"));
+        CHECK(acquire(io, *b, "replica-b", milliseconds(60000), "short"));
+        std::this_thread::sleep_for(milliseconds(20));  // past the first ttl: it must not end the lease
+        CHECK_FALSE(acquire(io, *a, "replica-a", milliseconds(60000), "short"));
+    }
+}
+
+TEST_CASE("RedisTokenStore: the shared access token is stored, loaded, and expires with the token", "[redis]") {
+    RedisServer redis;
+    asio::io_context io;
+    auto store = RedisTokenStore::create(io.get_executor(), store_options(redis.port()));
+
+    const auto token = access_token("access-1", std::chrono::hours(1));
+    REQUIRE_FALSE(await_done(io, [&](auto h) { store->async_store_access_token("user:42", token, std::move(h)); }));
+    auto loaded = load_access_token(io, *store);
+    REQUIRE(loaded);
+    CHECK(loaded->value.reveal() == "access-1");
+    CHECK(loaded->user_id == 42);
+    CHECK(loaded->status == TokenStatus::active);
+    CHECK(loaded->scope == "catalog:read");
+    CHECK(loaded->created_at == token.created_at);
+    CHECK(loaded->expires_at == token.expires_at);
+
+    // An expired token is not stored, and the stored one stays.
+    const auto sent = store->commands_sent();
+    REQUIRE_FALSE(await_done(io, [&](auto h) {
+        store->async_store_access_token("user:42", access_token("expired", -milliseconds(1)), std::move(h));
+    }));
+    CHECK(store->commands_sent() == sent);
+    CHECK(load_access_token(io, *store)->value.reveal() == "access-1");
+
+    // Replaced by a short-lived one, which Redis drops at its expiry.
+    REQUIRE_FALSE(await_done(io, [&](auto h) {
+        store->async_store_access_token("user:42", access_token("access-2", milliseconds(300)), std::move(h));
+    }));
+    CHECK(load_access_token(io, *store)->value.reveal() == "access-2");
+    CHECK(eventually([&] { return !load_access_token(io, *store).has_value(); }));
+}
+
+TEST_CASE("RedisTokenStore: key_prefix and identity isolate entries", "[redis]") {
+    RedisServer redis;
+    asio::io_context io;
+    auto options = store_options(redis.port());
+    auto a = RedisTokenStore::create(io.get_executor(), options);
+    options.key_prefix = "other-service:";
+    auto b = RedisTokenStore::create(io.get_executor(), options);
+
+    REQUIRE(compare_and_swap(io, *a, "user:42", "", refresh_token("a-42")));
+    REQUIRE(compare_and_swap(io, *a, "oauth:client", "", refresh_token("a-client")));
+    CHECK_FALSE(load(io, *b, "user:42").has_value());
+    CHECK(load(io, *a, "oauth:client")->value.reveal() == "a-client");
+    CHECK(load(io, *a, "user:42")->value.reveal() == "a-42");
+    CHECK(acquire(io, *a, "replica-a", milliseconds(60000)));
+    CHECK(acquire(io, *b, "replica-b", milliseconds(60000)));
+
+    auto raw = RedisConnection::create(io.get_executor(), connection_options(redis.port()));
+    CHECK(command(io, *raw, {"HGET", "alation-auth:user:42:refresh_token", "value"}).reply.text == "a-42");
+    CHECK(command(io, *raw, {"GET", "other-service:user:42:lease:regenerate"}).reply.text == "replica-b");
+}
+
+TEST_CASE("RedisTokenStore: AUTH with a password or an ACL user; a wrong password is token_store_error", "[redis]") {
+    RedisServer redis({.password = "default-pass", .acl_user = "fleet", .acl_password = "fleet-pass"});
+    asio::io_context io;
+    auto options = store_options(redis.port());
+    options.database = 2;
+
+    SECTION("the default user") {
+        options.password = Secret("default-pass");
+        auto store = RedisTokenStore::create(io.get_executor(), options);
+        CHECK(compare_and_swap(io, *store, "user:42", "", refresh_token("v")));
+    }
+    SECTION("an ACL user") {
+        options.username = "fleet";
+        options.password = Secret("fleet-pass");
+        auto store = RedisTokenStore::create(io.get_executor(), options);
+        CHECK(compare_and_swap(io, *store, "user:42", "", refresh_token("v")));
+    }
+    SECTION("a wrong password") {
+        options.username = "fleet";
+        options.password = Secret("the-wrong-password");
+        auto store = RedisTokenStore::create(io.get_executor(), options);
+        error_code ec;
+        load(io, *store, "user:42", &ec);
+        CHECK(ec == Error::token_store_error);
+        CHECK(ec.message().find("the-wrong-password") == std::string::npos);
+        CHECK(redis.log().find("the-wrong-password") == std::string::npos);
+    }
+}
+
+TEST_CASE("RedisTokenStore: down, paused, restarted, closed", "[redis]") {
+    RedisServer redis;
+    asio::io_context io;
+    auto options = store_options(redis.port());
+    options.command_timeout = milliseconds(300);
+    auto store = RedisTokenStore::create(io.get_executor(), options);
+    REQUIRE(compare_and_swap(io, *store, "user:42", "", refresh_token("v")));
+
+    SECTION("paused: timeout within command_timeout, then the next operation succeeds") {
+        redis.pause();
+        error_code ec;
+        const auto start = std::chrono::steady_clock::now();
+        load(io, *store, "user:42", &ec);
+        CHECK(ec == Error::timeout);
+        CHECK(std::chrono::steady_clock::now() - start < options.command_timeout + milliseconds(700));
+        redis.resume();
+        CHECK(load(io, *store, "user:42")->value.reveal() == "v");
+    }
+    SECTION("restarted: the next operation reconnects (to an empty server)") {
+        redis.restart();
+        error_code ec;
+        load(io, *store, "user:42", &ec);
+        if (ec) CHECK(ec == Error::token_store_unavailable);
+        CHECK_FALSE(load(io, *store, "user:42").has_value());
+    }
+    SECTION("down: token_store_unavailable at once") {
+        redis.stop();
+        error_code ec;
+        load(io, *store, "user:42", &ec);  // may be the one that finds the connection closed
+        const auto start = std::chrono::steady_clock::now();
+        load(io, *store, "user:42", &ec);
+        CHECK(ec == Error::token_store_unavailable);
+        CHECK(std::chrono::steady_clock::now() - start < options.connect_timeout);
+    }
+    SECTION("close() aborts pending operations") {
+        redis.pause();
+        std::optional<error_code> result;
+        store->async_load("user:42", [&](error_code ec, std::optional<RefreshToken>) { result = ec; });
+        store->close();
+        run_until(io, [&] { return result.has_value(); });
+        CHECK(*result == asio::error::operation_aborted);
+        redis.resume();
+    }
+}
+
+TEST_CASE("RedisTokenStore: handlers complete on their associated executor, never inside the call", "[redis]") {
+    RedisServer redis;
+    asio::io_context io;
+    asio::io_context other;
+    auto store = RedisTokenStore::create(io.get_executor(), store_options(redis.port()));
+    bool ran = false;
+    bool on_other = false;
+    store->async_load("user:42", asio::bind_executor(other, [&](error_code ec, std::optional<RefreshToken>) {
+                          ran = !ec;
+                          on_other = other.get_executor().running_in_this_thread();
+                      }));
     CHECK_FALSE(ran);
     run_until(io, [&] {
         other.restart();
