@@ -12,11 +12,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 
 #include <array>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -158,9 +161,10 @@ TEST_CASE("RedisConnection: pipelined commands complete in order, each with its 
     std::vector<std::string> replies;
     constexpr int n = 200;
     for (int i = 0; i < n; ++i)
-        connection->async_command({"INCR", "counter"}, RedisReply::integer, [&](error_code ec, RedisReply reply) {
-            replies.push_back(ec ? ec.message() : std::to_string(reply.number));
-        });
+        connection->async_command(detail::RedisArgs::of("INCR", "counter"), RedisReply::integer,
+                                  [&](error_code ec, RedisReply reply) {
+                                      replies.push_back(ec ? ec.message() : std::to_string(reply.number));
+                                  });
     run_until(io, [&] { return replies.size() == n; });
     for (int i = 0; i < n; ++i) CHECK(replies[i] == std::to_string(i + 1));
 }
@@ -328,7 +332,8 @@ TEST_CASE("RedisConnection: close() aborts pending commands; the next command co
     auto connection = RedisConnection::create(io.get_executor(), connection_options(redis.port()));
     redis.pause();
     std::optional<error_code> result;
-    connection->async_command({"PING"}, any_reply, [&](error_code ec, RedisReply) { result = ec; });
+    connection->async_command(detail::RedisArgs::of("PING"), any_reply,
+                              [&](error_code ec, RedisReply) { result = ec; });
     connection->close();
     run_until(io, [&] { return result.has_value(); });
     CHECK(*result == asio::error::operation_aborted);
@@ -343,7 +348,8 @@ TEST_CASE("RedisConnection: handlers never run inside the call, and on their ass
     auto connection = RedisConnection::create(io.get_executor(), connection_options(redis.port()));
     bool ran = false;
     bool on_other = false;
-    connection->async_command({"PING"}, any_reply, asio::bind_executor(other, [&](error_code ec, RedisReply) {
+    connection->async_command(detail::RedisArgs::of("PING"), any_reply,
+                              asio::bind_executor(other, [&](error_code ec, RedisReply) {
                                   ran = !ec;
                                   on_other = other.get_executor().running_in_this_thread();
                               }));
@@ -704,4 +710,39 @@ TEST_CASE("RedisTokenStore: handlers complete on their associated executor, neve
         return ran;
     });
     CHECK(on_other);
+}
+
+TEST_CASE("RedisTokenStore: operations from many threads, on a multi-threaded executor", "[redis][concurrency]") {
+    RedisServer redis;
+    asio::thread_pool pool(4);
+    auto store = RedisTokenStore::create(pool.get_executor(), store_options(redis.port()));
+    constexpr int threads = 4;
+    constexpr int per_thread = 100;
+    std::mutex mutex;
+    std::condition_variable all_done;
+    int completed = 0;
+    int acquired = 0;
+    int errors = 0;
+    std::vector<std::thread> callers;
+    for (int t = 0; t < threads; ++t)
+        callers.emplace_back([&, t] {
+            for (int i = 0; i < per_thread; ++i)
+                store->async_acquire_lease("user:42", "regenerate", "replica-" + std::to_string(t), milliseconds(60000),
+                                           [&](error_code ec, bool got) {
+                                               std::lock_guard lock(mutex);
+                                               errors += ec ? 1 : 0;
+                                               acquired += got ? 1 : 0;
+                                               if (++completed == threads * per_thread) all_done.notify_one();
+                                           });
+        });
+    for (auto& c : callers) c.join();
+    std::unique_lock lock(mutex);
+    // The bound is a safety net: every operation is bounded by command_timeout.
+    REQUIRE(all_done.wait_for(lock, std::chrono::seconds(30), [&] { return completed == threads * per_thread; }));
+    CHECK(errors == 0);
+    // One replica holds the lease, re-entrantly: exactly its requests got it.
+    CHECK(acquired == per_thread);
+    lock.unlock();
+    store.reset();
+    pool.join();
 }

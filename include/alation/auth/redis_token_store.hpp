@@ -143,7 +143,7 @@ public:
     ~RedisTokenStore() override { connection_->close(); }
 
     void async_load(std::string_view identity, LoadHandler handler) override {
-        run({"HGET", key(identity, "refresh_token"), "record"}, RedisReply::string | RedisReply::nil,
+        run(RedisArgs::of("HGET", key(identity, "refresh_token"), "record"), RedisReply::string | RedisReply::nil,
             std::move(handler), [](error_code ec, const RedisReply& reply, LoadHandler& h) {
                 if (ec || reply.kind == RedisReply::nil) return std::move(h)(ec, std::nullopt);
                 Diagnostics ignored;
@@ -163,8 +163,8 @@ public:
             "  return 1\n"
             "end\n"
             "return 0\n";
-        run({"EVAL", std::string(script), "1", key(identity, "refresh_token"), std::string(expected.reveal()),
-             std::string(desired.value.reveal()), detail::format_token_file(desired)},
+        run(RedisArgs::of("EVAL", script, "1", key(identity, "refresh_token"), expected.reveal(),
+                          desired.value.reveal(), detail::format_token_file(desired)),
             RedisReply::integer, std::move(handler), &complete_exchange);
     }
 
@@ -180,7 +180,7 @@ public:
             "return 0\n";
         // Redis refuses an expiry of 0: the shortest lease it keeps is 1 ms.
         const auto ttl_ms = std::max<std::chrono::milliseconds::rep>(ttl.count(), 1);
-        run({"EVAL", std::string(script), "1", lease_key(identity, name), std::string(owner), std::to_string(ttl_ms)},
+        run(RedisArgs::of("EVAL", script, "1", lease_key(identity, name), owner, std::to_string(ttl_ms)),
             RedisReply::integer, std::move(handler), &complete_exchange);
     }
 
@@ -189,15 +189,15 @@ public:
         static constexpr std::string_view script =
             "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
             "return 0\n";
-        run({"EVAL", std::string(script), "1", lease_key(identity, name), std::string(owner)}, RedisReply::integer,
+        run(RedisArgs::of("EVAL", script, "1", lease_key(identity, name), owner), RedisReply::integer,
             std::move(handler), [](error_code ec, const RedisReply&, DoneHandler& h) { std::move(h)(ec); });
     }
 
     [[nodiscard]] bool shares_access_tokens() const noexcept override { return true; }
 
     void async_load_access_token(std::string_view identity, AccessTokenHandler handler) override {
-        run({"GET", key(identity, "access_token")}, RedisReply::string | RedisReply::nil, std::move(handler),
-            [](error_code ec, const RedisReply& reply, AccessTokenHandler& h) {
+        run(RedisArgs::of("GET", key(identity, "access_token")), RedisReply::string | RedisReply::nil,
+            std::move(handler), [](error_code ec, const RedisReply& reply, AccessTokenHandler& h) {
                 if (ec || reply.kind == RedisReply::nil) return std::move(h)(ec, std::nullopt);
                 auto token = detail::parse_shared_access_token(reply.text, ec);
                 // Redis drops it at its expiry; this covers the clocks of replicas that disagree.
@@ -214,8 +214,8 @@ public:
             boost::asio::post(executor_, boost::asio::append(std::move(handler), error_code{}));
             return;
         }
-        run({"SET", key(identity, "access_token"), detail::format_shared_access_token(token), "PX",
-             std::to_string(left.count())},
+        run(RedisArgs::of("SET", key(identity, "access_token"), detail::format_shared_access_token(token), "PX",
+                          std::to_string(left.count())),
             RedisReply::status, std::move(handler),
             [](error_code ec, const RedisReply&, DoneHandler& h) { std::move(h)(ec); });
     }
@@ -229,6 +229,7 @@ public:
     [[nodiscard]] std::uint64_t commands_sent() const noexcept { return connection_->commands_sent(); }
 
 private:
+    using RedisArgs = detail::RedisArgs;
     using RedisReply = detail::RedisReply;
 
     RedisTokenStore(boost::asio::any_io_executor executor, RedisTokenStoreOptions options)
@@ -259,7 +260,7 @@ private:
 
     // Sends the command; `complete(ec, reply, handler)` runs on the handler's associated executor.
     template <class Handler, class Complete>
-    void run(std::vector<std::string> args, unsigned accepted, Handler handler, Complete complete) {
+    void run(RedisArgs args, unsigned accepted, Handler handler, Complete complete) {
         auto executor = boost::asio::get_associated_executor(handler, executor_);
         connection_->async_command(
             std::move(args), accepted,

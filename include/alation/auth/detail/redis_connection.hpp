@@ -68,6 +68,36 @@ struct RedisReply {
     ~RedisReply() { Secret::wipe(text); }
 };
 
+/// A command's arguments, wiped when destroyed (they may hold secrets), even when the command
+/// never runs.
+class RedisArgs {
+public:
+    RedisArgs(std::vector<std::string> items) : items_(std::move(items)) {}  // NOLINT: implicit by design
+
+    /// Each part constructed in place: no copy of a secret is left behind, as the copies an
+    /// initializer list makes would be.
+    template <class... Parts>
+    static RedisArgs of(Parts&&... parts) {
+        std::vector<std::string> items;
+        items.reserve(sizeof...(parts));
+        (items.emplace_back(std::forward<Parts>(parts)), ...);
+        return RedisArgs(std::move(items));
+    }
+    RedisArgs(RedisArgs&&) noexcept = default;
+    RedisArgs& operator=(RedisArgs&&) = delete;
+    RedisArgs(const RedisArgs&) = delete;
+    RedisArgs& operator=(const RedisArgs&) = delete;
+    ~RedisArgs() { wipe(); }
+
+    [[nodiscard]] const std::vector<std::string>& items() const noexcept { return items_; }
+    void wipe() noexcept {
+        for (auto& item : items_) Secret::wipe(item);
+    }
+
+private:
+    std::vector<std::string> items_;
+};
+
 /// One connection to Redis through asynchronous hiredis, driven by Asio: hiredis encodes commands
 /// and parses replies, an Asio stream_descriptor waits on its socket (hiredis owns the fd, so the
 /// descriptor is released, never closed). No threads; all state lives on one strand of the
@@ -105,7 +135,7 @@ public:
     /// Sends `args` as one command in argv form (no value is ever formatted into a command
     /// string) and completes with its reply, which must be one of the `accepted` kinds (a
     /// RedisReply::Kind mask). `args` may hold secrets: they are wiped once handed to hiredis.
-    void async_command(std::vector<std::string> args, unsigned accepted, ReplyHandler handler) {
+    void async_command(RedisArgs args, unsigned accepted, ReplyHandler handler) {
         boost::asio::dispatch(strand_, [self = shared_from_this(), args = std::move(args), accepted,
                                         handler = std::move(handler)]() mutable {
             self->start_command(std::move(args), accepted, std::move(handler));
@@ -130,7 +160,7 @@ private:
     enum class Phase { idle, resolving, connecting, ready };
 
     struct Pending {
-        std::vector<std::string> args;  // until handed to hiredis
+        RedisArgs args;  // until handed to hiredis
         unsigned accepted;
         ReplyHandler handler;
         boost::asio::steady_timer timer;
@@ -144,7 +174,7 @@ private:
           connect_timer_(strand_),
           socket_(strand_) {}
 
-    void start_command(std::vector<std::string> args, unsigned accepted, ReplyHandler handler) {
+    void start_command(RedisArgs args, unsigned accepted, ReplyHandler handler) {
         const std::uint64_t id = next_id_++;
         auto& pending = pending_
                             .emplace(std::piecewise_construct, std::forward_as_tuple(id),
@@ -217,14 +247,13 @@ private:
         });
 
         if (!options_.password.empty()) {
-            std::vector<std::string> auth{"AUTH"};
-            if (!options_.username.empty()) auth.push_back(options_.username);
-            auth.emplace_back(options_.password.reveal());
-            send_raw(auth, setup_id);
+            send_raw(options_.username.empty() ? RedisArgs::of("AUTH", options_.password.reveal())
+                                               : RedisArgs::of("AUTH", options_.username, options_.password.reveal()),
+                     setup_id);
             ++setup_pending_;
         }
         if (options_.database != 0) {
-            send_raw({"SELECT", std::to_string(options_.database)}, setup_id);
+            send_raw(RedisArgs::of("SELECT", std::to_string(options_.database)), setup_id);
             ++setup_pending_;
         }
         for (const std::uint64_t id : std::exchange(waiting_, {})) send(id);
@@ -238,26 +267,25 @@ private:
     void send(std::uint64_t id) {
         auto& pending = pending_.at(id);
         const bool sent = send_raw(pending.args, id);
-        pending.args.clear();
         if (!sent) complete(id, Error::token_store_unavailable, {});
     }
 
     // Hands `args` to hiredis (which copies them into its output buffer) and wipes them.
-    bool send_raw(std::vector<std::string>& args, std::uint64_t id) {
+    bool send_raw(RedisArgs& args, std::uint64_t id) {
         std::vector<const char*> argv;
         std::vector<std::size_t> lengths;
-        for (const auto& a : args) {
+        for (const auto& a : args.items()) {
             argv.push_back(a.data());
             lengths.push_back(a.size());
         }
         const int rc = redisAsyncCommandArgv(context_, &RedisConnection::on_reply, reinterpret_cast<void*>(id),
-                                             static_cast<int>(args.size()), argv.data(), lengths.data());
-        for (auto& a : args) Secret::wipe(a);
+                                             static_cast<int>(argv.size()), argv.data(), lengths.data());
+        args.wipe();
         if (rc != REDIS_OK) return false;
         ++commands_sent_;
         return true;
     }
-    bool send_raw(std::vector<std::string>&& args, std::uint64_t id) { return send_raw(args, id); }
+    bool send_raw(RedisArgs&& args, std::uint64_t id) { return send_raw(args, id); }
 
     static void on_reply(redisAsyncContext* context, void* reply, void* privdata) {
         auto* self = static_cast<RedisConnection*>(context->data);
@@ -394,7 +422,6 @@ private:
         if (node.empty()) return;
         Pending& pending = node.mapped();
         pending.timer.cancel();
-        for (auto& a : pending.args) Secret::wipe(a);
         boost::asio::post(executor_, boost::asio::append(std::move(pending.handler), ec, std::move(reply)));
     }
 
