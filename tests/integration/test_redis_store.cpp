@@ -684,7 +684,7 @@ TEST_CASE("RedisTokenStore: down, paused, restarted, closed", "[redis]") {
     SECTION("close() aborts pending operations") {
         redis.pause();
         std::optional<error_code> result;
-        store->async_load("user:42", [&](error_code ec, std::optional<RefreshToken>) { result = ec; });
+        store->async_load("user:42", [&](error_code ec, const std::optional<RefreshToken>&) { result = ec; });
         store->close();
         run_until(io, [&] { return result.has_value(); });
         CHECK(*result == asio::error::operation_aborted);
@@ -699,7 +699,7 @@ TEST_CASE("RedisTokenStore: handlers complete on their associated executor, neve
     auto store = RedisTokenStore::create(io.get_executor(), store_options(redis.port()));
     bool ran = false;
     bool on_other = false;
-    store->async_load("user:42", asio::bind_executor(other, [&](error_code ec, std::optional<RefreshToken>) {
+    store->async_load("user:42", asio::bind_executor(other, [&](error_code ec, const std::optional<RefreshToken>&) {
                           ran = !ec;
                           on_other = other.get_executor().running_in_this_thread();
                       }));
@@ -724,6 +724,7 @@ TEST_CASE("RedisTokenStore: operations from many threads, on a multi-threaded ex
     int acquired = 0;
     int errors = 0;
     std::vector<std::thread> callers;
+    callers.reserve(threads);
     for (int t = 0; t < threads; ++t)
         callers.emplace_back([&, t] {
             for (int i = 0; i < per_thread; ++i)
