@@ -687,6 +687,9 @@ TEST_CASE("RedisTokenStore: down, paused, restarted, closed", "[redis]") {
         load(io, *store, "user:42", &ec);
         CHECK(ec == Error::token_store_unavailable);
         CHECK(std::chrono::steady_clock::now() - start < options.connect_timeout);
+        // Back (empty): the failed connects left nothing behind.
+        redis.restart();
+        CHECK_FALSE(load(io, *store, "user:42").has_value());
     }
     SECTION("close() aborts pending operations") {
         redis.pause();

@@ -189,11 +189,10 @@ private:
             // A lost reply leaves the connection out of step: drop it with everything on it.
             if (!ec && self->pending_.count(id) != 0) self->reset(Error::timeout);
         });
+        if (context_ != nullptr) return send(id);
+        waiting_.push_back(id);
+        // A connect that fails at once completes the command and clears waiting_.
         if (phase_ == Phase::idle) connect();
-        if (context_ != nullptr)
-            send(id);
-        else
-            waiting_.push_back(id);
     }
 
     void connect() {
