@@ -101,6 +101,7 @@ Result run(int threads, testing::FakeAlation& fake, const RefreshToken& rt, cons
     std::mutex refresh_mutex;
     std::vector<Clock::time_point> refresh_instants;
     ProviderOptions options;
+    options.refresh.first_mint_jitter = {};  // one provider: its first mint starts at once
     options.on_event = [&](const ProviderEvent& e) {
         if (e.kind == ProviderEvent::Kind::refresh_started || e.kind == ProviderEvent::Kind::refresh_succeeded) {
             std::lock_guard lock(refresh_mutex);

@@ -187,6 +187,7 @@ int main(int argc, char** argv) {
     Client client(io.get_executor(), fake.base_url());
     ManualClock clock;
     ProviderOptions options;
+    options.refresh.first_mint_jitter = {};  // one provider: its first mint starts at once
     options.clock = [now = clock.now] { return now->load(); };
     // The same policy over both token sources: a refresh token, and OAuth client credentials.
     fake.add_oauth_client("bench-client", "bench-client-secret");
