@@ -1147,3 +1147,30 @@ TEST_CASE(
     run_until(io, [&] { return finished == 1000; });
     CHECK(finished == 1000);
 }
+
+TEST_CASE("fleet: providers stopped and destroyed while their store steps are in flight, on two threads",
+          "[concurrency]") {
+    Alation alation;
+    Fault slow;
+    slow.delay = 100ms;
+    alation.fake.inject(Alation::mint_path(Source::refresh_token), slow, 1000);
+    auto store = std::make_shared<InMemoryTokenStore>();
+    ProviderOptions options = test::provider_options();
+    options.token_store = store;
+    options.share_access_tokens = true;
+    auto work = asio::make_work_guard(alation.io);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 2; ++i) threads.emplace_back([&] { alation.io.run(); });
+    for (int round = 0; round < 10; ++round) {
+        std::vector<std::unique_ptr<TokenProvider>> fleet;
+        for (int i = 0; i < 8; ++i) fleet.push_back(alation.provider(Source::refresh_token, options));
+        std::this_thread::sleep_for(std::chrono::milliseconds(10 * (round % 4)));
+        // Stopped mid-mint (the fake answers after 100 ms), from this thread, then destroyed.
+        for (auto& p : fleet) p->stop();
+        fleet.clear();
+    }
+    work.reset();
+    alation.io.stop();
+    for (auto& t : threads) t.join();
+    SUCCEED("no crash, no race (this runs under ASan and TSan)");
+}

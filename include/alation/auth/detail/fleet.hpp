@@ -13,7 +13,9 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 
 #include <chrono>
 #include <exception>
@@ -59,17 +61,38 @@ private:
     std::chrono::milliseconds lease_ttl_{};
 };
 
+/// Carries a cancellation from the provider's slot to a coroutine on `strand`, as long as the
+/// coroutine's operation lives: cancellation slots are not thread-safe, so the signal is emitted
+/// on the coroutine's strand, and never after the operation completed.
+template <class Strand>
+struct ForwardCancellation {
+    Strand strand;
+    std::weak_ptr<boost::asio::cancellation_signal> signal;
+    void operator()(boost::asio::cancellation_type type) const {
+        boost::asio::post(strand, [signal = signal, type] {
+            if (auto live = signal.lock()) live->emit(type);
+        });
+    }
+};
+
 /// Runs a source's coroutine `operation` on `strand` and completes `handler` (a TokenSource
 /// handler) with its outcome; the provider's stop() reaches the coroutine's Client calls through
-/// the handler's cancellation slot. Only bad_alloc can escape a coroutine: it is an error.
+/// the handler's cancellation slot. The coroutine gets a signal of its own, which the handler
+/// owns: Asio 1.81's co_spawn leaves its cancellation handler in the slot it was given after the
+/// coroutine ends, and the provider's slot is emitted from another strand and outlives every
+/// operation. Only bad_alloc can escape a coroutine: it is an error.
 template <class Value, class Strand, class Handler>
 void spawn_outcome(const Strand& strand, boost::asio::awaitable<std::tuple<error_code, Value>> operation,
                    Handler handler) {
+    auto signal = std::make_shared<boost::asio::cancellation_signal>();
     auto slot = boost::asio::get_associated_cancellation_slot(handler);
+    if (slot.is_connected()) slot.template emplace<ForwardCancellation<Strand>>(strand, signal);
+    auto own_slot = signal->slot();
     boost::asio::co_spawn(
         strand, std::move(operation),
         boost::asio::bind_cancellation_slot(
-            slot, [handler = std::move(handler)](std::exception_ptr e, std::tuple<error_code, Value> outcome) mutable {
+            own_slot, [handler = std::move(handler), signal = std::move(signal)](
+                          std::exception_ptr e, std::tuple<error_code, Value> outcome) mutable {
                 auto& [ec, value] = outcome;
                 if (e) ec = make_error_code(boost::asio::error::no_memory);
                 std::move(handler)(ec, std::move(value));
