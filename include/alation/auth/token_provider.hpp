@@ -64,7 +64,11 @@ void set_token_header(http::request<Body, Fields>& request, const Secret& value,
 /// `with_diagnostics(asio::deferred)` like the Client's; each has an overload taking
 /// `Diagnostics&`, filled in on failure and required to outlive the operation. token() and
 /// authorize() complete on the handler's associated executor (the Client's executor when it has
-/// none), send() on the handler's or else the stream's; never inside the initiating call.
+/// none), send() on the handler's or else the stream's; never inside the initiating call, with
+/// one exception: a coroutine that awaits token() or authorize() with the default token
+/// (`co_await provider.authorize(req)`) while a token is usable is resumed at once, on its own
+/// thread, without a round through the scheduler (it has suspended already; every 16th such
+/// resumption in a row goes through the scheduler, so that a loop of awaits unwinds its stack).
 /// Per-operation cancellation of token() and authorize() (any type) completes that one
 /// operation with `asio::error::operation_aborted` and leaves the shared refresh running for the
 /// others; send() honours terminal cancellation only (see send()).
