@@ -39,7 +39,7 @@ public:
                                    const ProviderOptions& options);
 
     explicit operator bool() const noexcept { return store_ != nullptr; }
-    [[nodiscard]] std::chrono::milliseconds timeout() const noexcept { return timeout_; }
+    [[nodiscard]] std::chrono::milliseconds lease_ttl() const noexcept { return lease_ttl_; }
 
     ALATION_AUTH_DECL boost::asio::awaitable<std::tuple<error_code, std::optional<RefreshToken>>> load();
     ALATION_AUTH_DECL boost::asio::awaitable<std::tuple<error_code, bool>> compare_and_swap(
@@ -109,9 +109,13 @@ inline constexpr std::chrono::milliseconds shared_mint_poll_interval{100};
 
 /// A mint with access-token sharing: a sibling's token while at least half its life is left;
 /// else this replica mints for all under the mint lease; while a sibling holds the lease, waits
-/// for its token, up to the store timeout, then mints its own. A store that fails is reported
-/// and minted around: sharing saves mints, it must never stop them. `replacing` is the token the
-/// provider is replacing (the last one this source gave), updated to the one returned.
+/// for its token. The wait is bounded by the lease, not by the store timeout: a sibling whose
+/// mint is merely slow (retries, a loaded server) must not make every waiter mint its own, which
+/// would revoke tokens on a server that limits live ones; a sibling that died lets its lease
+/// expire, and a waiter then takes it. Only past a lease's ttl does a waiter mint its own. A
+/// store that fails is reported and minted around: sharing saves mints, it must never stop
+/// them. `replacing` is the token the provider is replacing (the last one this source gave),
+/// updated to the one returned.
 using MintOperation = std::function<boost::asio::awaitable<std::tuple<error_code, AccessToken>>()>;
 ALATION_AUTH_DECL boost::asio::awaitable<std::tuple<error_code, AccessToken>> shared_mint(
     BoundedStore& store, Secret& replacing, std::function<void(error_code)> failed, MintOperation mint);

@@ -131,7 +131,7 @@ ALATION_AUTH_DECL std::function<void(error_code)> store_failure_reporter(const T
 ALATION_AUTH_DECL boost::asio::awaitable<std::tuple<error_code, AccessToken>> shared_mint(
     BoundedStore& store, Secret& replacing, std::function<void(error_code)> failed, MintOperation mint) {
     using Result = std::tuple<error_code, AccessToken>;
-    const auto give_up_at = SteadyClock::now() + store.timeout();
+    const auto give_up_at = SteadyClock::now() + store.lease_ttl();
     auto take = [&](AccessToken token) -> Result {
         replacing = token.value;
         return {error_code{}, std::move(token)};
@@ -168,8 +168,8 @@ ALATION_AUTH_DECL boost::asio::awaitable<std::tuple<error_code, AccessToken>> sh
             co_await store.release_lease(mint_lease);
             co_return Result{mint_ec, std::move(token)};
         }
-        // A sibling is minting: its token will be in the store in a moment, unless it is slow or
-        // gone, which the wait is bounded for.
+        // A sibling is minting: its token will be in the store in a moment, or its lease ends
+        // (it finished, failed or died) and this replica takes it.
         if (SteadyClock::now() >= give_up_at) break;
         boost::asio::steady_timer pause(co_await boost::asio::this_coro::executor, shared_mint_poll_interval);
         co_await pause.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
