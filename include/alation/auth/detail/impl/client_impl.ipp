@@ -43,18 +43,26 @@ struct NoValue {};
 /// executor, with the caller's allocator. The caller's cancellation slot is re-emitted here as
 /// terminal cancellation, whatever its type: Beast's composed operations honour only terminal,
 /// and for these operations every type means the same (end the call, drop the connection).
+///
+/// The re-emission goes through the call's strand and a signal the handler shares: co_spawn's
+/// cancellation handler (Asio 1.81) dispatches to the strand with a raw pointer into the
+/// signal's slot, so a cancellation from another thread must reach the strand before it, and
+/// must find nothing once the call has completed and its handler is gone.
 template <class Value>
 class SpawnCompletion {
 public:
     using Handler = asio::any_completion_handler<
         std::conditional_t<std::is_same_v<Value, NoValue>, void(error_code), void(error_code, Value)>>;
 
-    explicit SpawnCompletion(Handler handler) : handler_(std::move(handler)) {
+    SpawnCompletion(Handler handler, const asio::any_io_executor& call_strand) : handler_(std::move(handler)) {
         caller_slot_ = handler_.get_cancellation_slot();
         if (caller_slot_.is_connected()) {
-            signal_ = std::make_unique<asio::cancellation_signal>();
-            caller_slot_.assign([signal = signal_.get()](asio::cancellation_type type) {
-                if (type != asio::cancellation_type::none) signal->emit(asio::cancellation_type::terminal);
+            signal_ = std::make_shared<asio::cancellation_signal>();
+            caller_slot_.assign([call_strand, weak = std::weak_ptr(signal_)](asio::cancellation_type type) {
+                if (type == asio::cancellation_type::none) return;
+                asio::post(call_strand, [weak] {
+                    if (auto signal = weak.lock()) signal->emit(asio::cancellation_type::terminal);
+                });
             });
         }
     }
@@ -81,7 +89,7 @@ public:
 private:
     Handler handler_;
     asio::cancellation_slot caller_slot_;
-    std::unique_ptr<asio::cancellation_signal> signal_;
+    std::shared_ptr<asio::cancellation_signal> signal_;
 };
 
 }  // namespace alation::auth::detail
@@ -315,10 +323,10 @@ ALATION_AUTH_DECL double ClientImpl::random_draw() {
 ALATION_AUTH_DECL void ClientImpl::async_exchange(Endpoint endpoint, RequestBody body, Diagnostics& diag,
                                                   ExchangeHandler handler) {
     auto exchange = std::make_shared<Exchange>(shared_from_this(), endpoint, std::move(body), diag);
+    const auto strand = client_detail::make_call_strand(executor_);
     asio::co_spawn(
-        client_detail::make_call_strand(executor_),
-        [exchange]() -> asio::awaitable<ExchangeOutcome> { co_return co_await exchange->run(); },
-        SpawnCompletion<RawResponse>(std::move(handler)));
+        strand, [exchange]() -> asio::awaitable<ExchangeOutcome> { co_return co_await exchange->run(); },
+        SpawnCompletion<RawResponse>(std::move(handler), strand));
 }
 
 ALATION_AUTH_DECL void ClientImpl::async_connect(asio::ip::tcp::socket& socket, Diagnostics& diag,
@@ -341,8 +349,8 @@ ALATION_AUTH_DECL void ClientImpl::async_connect(asio::ip::tcp::socket& socket, 
             outcome.ec = asio::error::operation_aborted;
         co_return outcome;
     };
-    asio::co_spawn(client_detail::make_call_strand(socket.get_executor()), std::move(run),
-                   SpawnCompletion<NoValue>(std::move(handler)));
+    const auto strand = client_detail::make_call_strand(socket.get_executor());
+    asio::co_spawn(strand, std::move(run), SpawnCompletion<NoValue>(std::move(handler), strand));
 }
 
 }  // namespace alation::auth::detail
