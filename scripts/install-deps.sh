@@ -6,8 +6,10 @@
 set -euo pipefail
 
 # tinyproxy-bin: the real forward proxy the integration and CLI tests start (also in --quick runs).
+# libhiredis-dev: the optional Redis token store (alation::auth_redis); redis-server: its tests.
 packages=(g++ cmake ninja-build ccache clang-format git libssl-dev
-          libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev catch2 tinyproxy-bin)
+          libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev catch2 tinyproxy-bin
+          libhiredis-dev redis-server)
 if [[ ${1:-} == --tests ]]; then
     packages+=(clang clang-tidy libclang-rt-14-dev python3 python3-requests)
 fi

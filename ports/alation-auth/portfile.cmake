@@ -9,9 +9,13 @@ get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
 # Header-only: one release configuration, and the install produces no lib/ or bin/ directory.
 set(VCPKG_BUILD_TYPE release)
 
+# Feature "redis": the Redis token store (alation::auth_redis, over hiredis); off without it.
+vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS FEATURES redis ALATION_AUTH_WITH_REDIS)
+
 vcpkg_cmake_configure(
     SOURCE_PATH "${SOURCE_PATH}"
     OPTIONS
+        ${FEATURE_OPTIONS}
         -DALATION_AUTH_INSTALL=ON
         -DALATION_AUTH_BUILD_TESTS=OFF
         -DALATION_AUTH_BUILD_EXAMPLES=OFF

@@ -2,8 +2,9 @@
 # Checks the vcpkg manifest and overlay port without vcpkg: both JSON files parse and carry the
 # required keys and the project's version; the portfile configures with the options and fixes up
 # the config path that a real `cmake --install` (run here into a temporary prefix with the
-# portfile's own options) produces; the installed files are exactly the headers plus the package
-# files, with no lib/ or bin/ since the library is header-only.
+# portfile's own options, without and with the feature redis) produces; the installed files are
+# exactly the headers plus the package files, with no lib/ or bin/ since the library is
+# header-only.
 # Usage: tests/packaging/check_vcpkg_port.sh   (exit status 0 when everything holds)
 set -euo pipefail
 
@@ -74,6 +75,10 @@ for option in ALATION_AUTH_INSTALL=ON ALATION_AUTH_BUILD_TESTS=OFF ALATION_AUTH_
               ALATION_AUTH_BUILD_BENCHMARKS=OFF; do
     [[ " ${options[*]} " == *" -D$option "* ]] || fail "portfile.cmake does not pass -D$option"
 done
+# Feature "redis" maps to ALATION_AUTH_WITH_REDIS (vcpkg passes =OFF without it, never AUTO).
+grep -q 'vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS FEATURES redis ALATION_AUTH_WITH_REDIS)' \
+    "$portfile" && grep -q '${FEATURE_OPTIONS}' "$portfile" ||
+    fail "portfile.cmake does not map the feature redis to ALATION_AUTH_WITH_REDIS"
 grep -q '^set(VCPKG_BUILD_TYPE release)' "$portfile" || fail "portfile.cmake: header-only ports build release only"
 grep -q 'vcpkg_install_copyright(FILE_LIST "${SOURCE_PATH}/LICENSE")' "$portfile" ||
     fail "portfile.cmake does not install LICENSE as the copyright"
@@ -89,26 +94,44 @@ config_path=$(sed -nE 's/.*CONFIG_PATH ([^ )]+).*/\1/p' <<<"$fixup")
 
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
-prefix="$work/prefix"
-if ! cmake -S "$root" -B "$work/build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-        -DCMAKE_INSTALL_PREFIX="$prefix" "${options[@]}" >"$work/configure.log" 2>&1 ||
-    ! cmake --install "$work/build" >"$work/install.log" 2>&1; then
-    cat "$work"/*.log
-    fail "configuring or installing with the portfile's options failed"
-    exit 1
-fi
+package_files=(alation-authConfig.cmake alation-authConfigVersion.cmake alation-authTargets.cmake)
 
-for file in alation-authConfig.cmake alation-authConfigVersion.cmake alation-authTargets.cmake; do
-    [[ -f "$prefix/$config_path/$file" ]] || fail "CONFIG_PATH $config_path: the install has no $config_path/$file"
-done
-# Exactly the source headers and the package files: vcpkg's post-build checks reject stray
-# directories (lib/ in a header-only port, a debug tree, config files outside share/<port>).
-expected=$( (cd "$root" && find include -type f) && for f in alation-authConfig.cmake \
-    alation-authConfigVersion.cmake alation-authTargets.cmake; do echo "$config_path/$f"; done)
-actual=$(cd "$prefix" && find . -type f | sed 's|^\./||')
-if ! diff <(sort <<<"$expected") <(sort <<<"$actual") >"$work/files.diff"; then
-    fail "installed files differ from the headers plus $config_path/* (< expected, > installed):"
-    cat "$work/files.diff"
+# check_install NAME WITH_REDIS PACKAGE_FILE...: installs as the portfile does with the feature
+# redis on or off, and checks that the install is exactly the source headers and those package
+# files: vcpkg's post-build checks reject stray directories (lib/ in a header-only port, a debug
+# tree, config files outside share/<port>).
+check_install() {
+    local name=$1 with_redis=$2
+    shift 2
+    local prefix="$work/prefix-$name"
+    if ! cmake -S "$root" -B "$work/build-$name" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
+            -DCMAKE_INSTALL_PREFIX="$prefix" "${options[@]}" -DALATION_AUTH_WITH_REDIS="$with_redis" \
+            >"$work/configure-$name.log" 2>&1 ||
+        ! cmake --install "$work/build-$name" >"$work/install-$name.log" 2>&1; then
+        cat "$work/configure-$name.log" "$work/install-$name.log"
+        fail "$name: configuring or installing with the portfile's options failed"
+        return
+    fi
+    local file
+    for file in "${package_files[@]}"; do
+        [[ -f "$prefix/$config_path/$file" ]] ||
+            fail "$name: CONFIG_PATH $config_path: the install has no $config_path/$file"
+    done
+    local expected actual
+    expected=$( (cd "$root" && find include -type f) && for file in "$@"; do echo "$config_path/$file"; done)
+    actual=$(cd "$prefix" && find . -type f | sed 's|^\./||')
+    if ! diff <(sort <<<"$expected") <(sort <<<"$actual") >"$work/files-$name.diff"; then
+        fail "$name: installed files differ from the headers plus $config_path/* (< expected, > installed):"
+        cat "$work/files-$name.diff"
+    fi
+}
+
+check_install default OFF "${package_files[@]}"
+# The feature needs hiredis; without it (not installed here) only the default is checked.
+if pkg-config --exists hiredis 2>/dev/null; then
+    check_install redis ON "${package_files[@]}" alation-authRedisTargets.cmake AlationAuthHiredis.cmake
+else
+    echo "note: hiredis is not installed, so the feature redis is not checked"
 fi
 
 if [[ $errors -ne 0 ]]; then

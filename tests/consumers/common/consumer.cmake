@@ -9,3 +9,10 @@ if(CONSUMER_SEPARATE_COMPILATION)
     target_sources(consumer PRIVATE ${CMAKE_CURRENT_LIST_DIR}/alation_auth_src.cpp)
     target_compile_definitions(consumer PRIVATE ALATION_AUTH_SEPARATE_COMPILATION)
 endif()
+
+# The optional Redis component wherever this build has it (hiredis installed): the consumer also
+# runs a RedisTokenStore operation, so hiredis is linked and called.
+if(TARGET alation::auth_redis)
+    target_link_libraries(consumer PRIVATE alation::auth_redis)
+    target_compile_definitions(consumer PRIVATE CONSUMER_WITH_REDIS)
+endif()

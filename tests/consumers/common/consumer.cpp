@@ -3,6 +3,9 @@
 // a protected endpoint with plain Beast and the TOKEN header. Exits 0 only when that call answers 200.
 #include <alation/auth.hpp>
 #include <alation/auth/testing/fake_alation.hpp>
+#ifdef CONSUMER_WITH_REDIS
+#include <alation/auth/redis_token_store.hpp>
+#endif
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -16,6 +19,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -52,9 +56,29 @@ asio::awaitable<unsigned> get_table_list(const auth::testing::FakeAlation& fake)
     co_return response.result_int();
 }
 
+#ifdef CONSUMER_WITH_REDIS
+// A load from a RedisTokenStore where no Redis listens: it must complete, with
+// token_store_unavailable, through hiredis.
+bool redis_store_reports_unavailable() {
+    asio::io_context io;
+    auth::RedisTokenStoreOptions options;
+    options.port = 1;
+    auto store = auth::RedisTokenStore::create(io.get_executor(), std::move(options));
+    auth::error_code result;
+    store->async_load("user:1", [&](auth::error_code ec, std::optional<auth::RefreshToken>) { result = ec; });
+    io.run();
+    std::printf("alation-auth %s: RedisTokenStore without Redis: %s\n", ALATION_AUTH_VERSION_STRING,
+                result.message().c_str());
+    return result == auth::Error::token_store_unavailable;
+}
+#endif
+
 }  // namespace
 
 int main() {
+#ifdef CONSUMER_WITH_REDIS
+    if (!redis_store_reports_unavailable()) return 1;
+#endif
     asio::io_context io;
     auth::testing::FakeAlation fake(io.get_executor());
     fake.add_user(std::string(username), std::string(password));
