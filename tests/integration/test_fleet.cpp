@@ -5,8 +5,13 @@
 
 #include "catch.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
 #include <iostream>
 #include <memory>
+#include <string>
 
 #ifdef ALATION_AUTH_TEST_REDIS
 #include <alation/auth/redis_token_store.hpp>
@@ -23,11 +28,12 @@ namespace {
 /// What every fleet with a shared store must show, whatever else went wrong in the run.
 void check_must_be_figures(const fleet::FleetFigures& f) {
     INFO(f);
-    CHECK(f.windows_closed >= 2);
+    CHECK(f.windows >= 2);
     CHECK(f.one_regeneration_per_window());
     CHECK(f.regenerations_outside_window == 0);
     CHECK(f.requests_rejected == 0);
     CHECK(f.replicas_with_rejected_refresh_token == 0);
+    CHECK(f.store_holds_live_refresh_token);
     CHECK(f.requests_accepted > 0);
     // The faults did happen, near the share aimed at.
     CHECK(f.faults_injected > 0);
@@ -76,9 +82,9 @@ TEST_CASE("fleet: 200 replicas, a RedisTokenStore each, Redis restarted mid-run"
     config.midrun = [&redis] { redis.restart(); };
     const auto f = fleet::run_fleet(config);
     std::cout << "fleet on Redis: " << f << '\n';
+    // The restart emptied Redis: holding the live token at the end shows the fleet put it back.
+    // (Its failures, token_store_failed, show only when a replica called during the restart.)
     check_must_be_figures(f);
-    // The restart was noticed and worked around.
-    CHECK(f.token_store_failed_events > 0);
 }
 #else
 TEST_CASE("fleet: the Redis fleet needs the Redis component", "[fleet][redis]") {

@@ -33,9 +33,11 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <random>
 #include <string>
@@ -101,7 +103,7 @@ struct FleetConfig {
     /// Empty: no store at all (every replica on its own, for comparison).
     StoreFactory make_store;
     bool share_access_tokens = true;
-    /// How long the replicas send requests; then the run settles (see settle_quiet) and stops.
+    /// How long the replicas send requests; then the run settles (see run_fleet) and stops.
     std::chrono::milliseconds run_time = 30s;
     /// Called once, from the harness's own thread, halfway through the run (e.g. to restart Redis).
     std::function<void()> midrun;
@@ -132,19 +134,20 @@ struct FleetFigures {
 
     /// Successful regenRefreshToken calls (fake.refresh_tokens_created()).
     std::size_t regenerations = 0;
-    /// The regeneration windows (the last regenerate_window of each refresh token, moved earlier
-    /// by at most the jitter) that closed during the run, and those that had opened.
-    std::size_t windows_closed = 0;
-    std::size_t windows_opened = 0;
-    /// Regenerations of a token before its window opened (each costs the fleet a window).
+    /// The regeneration windows that opened during the run: the last regenerate_window of each
+    /// refresh token (moved earlier by at most the jitter). The run ends with no window open
+    /// and waiting for its regeneration, unless the fleet failed to regenerate.
+    std::size_t windows = 0;
+    /// Regenerations outside their token's window (each would cost the fleet a window).
     std::size_t regenerations_outside_window = 0;
-    /// Must be exactly 1 (each closed window had its regeneration, and no window had two: the
-    /// fake revokes a regenerated token, so a second regeneration of it would have failed).
+    /// Must be exactly 1: each window had its regeneration, and none had two (the fake revokes
+    /// a regenerated token, so a second regeneration of it fails; one before the window opened
+    /// counts as outside).
     [[nodiscard]] double regenerations_per_window() const {
-        return windows_closed == 0 ? 0.0 : static_cast<double>(regenerations) / static_cast<double>(windows_closed);
+        return windows == 0 ? 0.0 : static_cast<double>(regenerations) / static_cast<double>(windows);
     }
     [[nodiscard]] bool one_regeneration_per_window() const {
-        return regenerations_outside_window == 0 && regenerations >= windows_closed && regenerations <= windows_opened;
+        return regenerations_outside_window == 0 && regenerations == windows;
     }
 
     /// Requests the fake's protected endpoint refused (with sharing: must be 0), and accepted.
@@ -156,6 +159,9 @@ struct FleetFigures {
 
     /// Replicas whose refresh token the fake rejects at the end (must be 0).
     std::size_t replicas_with_rejected_refresh_token = 0;
+    /// Whether the store holds the live refresh token at the end (with a store: must be true,
+    /// also after a restart of the store that emptied it).
+    bool store_holds_live_refresh_token = false;
 
     /// Successful createAPIAccessToken calls, and per access-token lifetime.
     std::size_t access_tokens_minted = 0;
@@ -189,11 +195,12 @@ struct FleetFigures {
 
 inline std::ostream& operator<<(std::ostream& os, const FleetFigures& f) {
     return os << f.replicas << " replicas, " << f.seconds << " s (" << f.access_lifetimes
-              << " lifetimes): " << f.regenerations << " regenerations for " << f.windows_closed << " closed / "
-              << f.windows_opened << " opened windows (" << f.regenerations_outside_window << " outside), "
-              << f.requests_accepted << " requests accepted, " << f.requests_rejected << " rejected, "
-              << f.requests_without_token << " without a token, " << f.requests_io_errors << " I/O errors, "
-              << f.replicas_with_rejected_refresh_token << " replicas with a rejected refresh token, "
+              << " lifetimes): " << f.regenerations << " regenerations for " << f.windows << " windows ("
+              << f.regenerations_outside_window << " outside), " << f.requests_accepted << " requests accepted, "
+              << f.requests_rejected << " rejected, " << f.requests_without_token << " without a token, "
+              << f.requests_io_errors << " I/O errors, " << f.replicas_with_rejected_refresh_token
+              << " replicas with a rejected refresh token, store "
+              << (f.store_holds_live_refresh_token ? "holds" : "does not hold") << " the live one, "
               << f.access_tokens_minted << " mints (" << f.mints_per_lifetime() << " per lifetime), " << f.store_calls
               << " store calls (" << f.store_calls_per_replica_per_lifetime() << " per replica per lifetime), "
               << f.token_endpoint_failures << " of " << f.token_endpoint_calls << " token-endpoint calls failed ("
@@ -237,6 +244,30 @@ struct EventLog {
         std::chrono::steady_clock::time_point last{};
         for (const auto& [expiry, seen] : generations) last = std::max(last, seen);
         return last;
+    }
+    /// The expiry of the newest refresh token: the last regenerated, else `initial`.
+    Timestamp newest_expiry(Timestamp initial) {
+        std::lock_guard lock(mutex);
+        return generations.empty() ? initial : std::max(initial, generations.rbegin()->first);
+    }
+};
+
+/// The regeneration windows of a chain of refresh tokens living `lifetime`, each opening
+/// `lead` before its token's expiry: the window, its jitter, and slack for a replica's view of
+/// a token it adopted, whose remaining life it counts from when its step (bounded by the store
+/// timeouts) began. Every time is on the wall clock, which is the fake's.
+struct Windows {
+    std::chrono::milliseconds lifetime;
+    std::chrono::milliseconds lead;
+
+    [[nodiscard]] bool opened(Timestamp expiry, std::chrono::system_clock::time_point now) const {
+        return expiry - lead <= now;
+    }
+    /// Whether the token expiring at `child` was regenerated within the window of the one
+    /// expiring at `parent` (the fake creates it at its expiry less its lifetime).
+    [[nodiscard]] bool within(Timestamp parent, Timestamp child) const {
+        const auto created = child - lifetime;
+        return created >= parent - lead && created <= parent;
     }
 };
 
@@ -398,19 +429,27 @@ inline FleetFigures run_fleet(const FleetConfig& config) {
     if (config.midrun) config.midrun();
     std::this_thread::sleep_until(started + config.run_time);
 
-    // Settle without faults: every replica takes a step (and so looks into the store) at least
-    // once per access-token lifetime, so two quiet lifetimes after the last regeneration every
-    // replica has the newest refresh token.
-    counters.stop_faults = true;
-    fake.clear_faults();
+    // Settle: a window that has opened gets its regeneration, and every replica takes a step
+    // (and so looks into the store) at least once per access-token lifetime, so two lifetimes
+    // after the last regeneration every replica has the newest refresh token. Bounded, for a
+    // fleet that fails to regenerate.
+    const detail::Windows windows{
+        config.refresh_lifetime,
+        config.regenerate_window +
+            std::chrono::duration_cast<std::chrono::milliseconds>(config.regenerate_window *
+                                                                  provider_options.refresh.jitter_fraction) +
+            500ms};  // a replica counts a sibling's token's remaining life from when its step began
     const auto quiet = 2 * config.access_lifetime;
-    const auto settle_limit =
-        Clock::now() + std::max<Clock::duration>(quiet, config.refresh_lifetime - config.regenerate_window);
-    while (Clock::now() < settle_limit && Clock::now() - events.last_regeneration() < quiet)
+    const auto settle_limit = Clock::now() + config.refresh_lifetime;
+    while (Clock::now() < settle_limit &&
+           (Clock::now() - events.last_regeneration() < quiet ||
+            windows.opened(events.newest_expiry(initial.expires_at), std::chrono::system_clock::now())))
         std::this_thread::sleep_for(50ms);
     const auto stopped = Clock::now();
     const auto stopped_wall = std::chrono::system_clock::now();
 
+    counters.stop_faults = true;
+    fake.clear_faults();
     counters.stop_requests = true;
     for (auto& replica : replicas) replica->provider->stop();
     while (counters.loops_running.load() != 0) std::this_thread::sleep_for(10ms);
@@ -438,23 +477,14 @@ inline FleetFigures run_fleet(const FleetConfig& config) {
         f.regeneration_in_progress_events = events.in_progress;
         f.refresh_token_reloaded_events = events.reloaded;
 
-        // The chain of refresh tokens, by expiry: each was regenerated at its expiry less the
-        // lifetime (the fake's clock is ours), which must fall in its predecessor's window.
-        const auto earliest_before_expiry = config.regenerate_window +
-                                            std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                config.regenerate_window * provider_options.refresh.jitter_fraction) +
-                                            50ms;  // the fake's rounding, and the request's time in flight
+        // The chain of refresh tokens, by expiry: each must have been regenerated within its
+        // predecessor's window.
         Timestamp parent = initial.expires_at;
-        std::vector<Timestamp> chain{parent};
+        if (windows.opened(parent, stopped_wall)) ++f.windows;
         for (const auto& [expiry, seen] : events.generations) {
-            const auto created = expiry - config.refresh_lifetime;
-            if (created < parent - earliest_before_expiry || created > parent) ++f.regenerations_outside_window;
+            if (!windows.within(parent, expiry)) ++f.regenerations_outside_window;
+            if (windows.opened(expiry, stopped_wall)) ++f.windows;
             parent = expiry;
-            chain.push_back(expiry);
-        }
-        for (const auto& expiry : chain) {
-            if (expiry - earliest_before_expiry <= stopped_wall) ++f.windows_opened;
-            if (expiry <= stopped_wall) ++f.windows_closed;
         }
     }
 
@@ -474,6 +504,28 @@ inline FleetFigures run_fleet(const FleetConfig& config) {
         },
         asio::use_future);
     f.replicas_with_rejected_refresh_token = checked.get();
+
+    if (config.make_store) {
+        // What a replica starting now would find.
+        std::promise<std::optional<RefreshToken>> loaded;
+        replicas.front()->store->async_load("user:" + std::to_string(user_id),
+                                            [&loaded](error_code ec, std::optional<RefreshToken> token) {
+                                                loaded.set_value(ec ? std::nullopt : std::move(token));
+                                            });
+        const auto stored = loaded.get_future().get();
+        f.store_holds_live_refresh_token = false;
+        if (stored) {
+            auto valid = asio::co_spawn(
+                io,
+                [&]() -> asio::awaitable<bool> {
+                    auto [ec, validated] =
+                        co_await checker.validate_refresh_token(*stored, asio::as_tuple(asio::use_awaitable));
+                    co_return !ec && validated.status == TokenStatus::active;
+                },
+                asio::use_future);
+            f.store_holds_live_refresh_token = valid.get();
+        }
+    }
 
     replicas.clear();
     fake.stop();
