@@ -67,6 +67,45 @@ TEST_CASE("fleet: replicas sharing one InMemoryTokenStore regenerate once per wi
     check_must_be_figures(f);
 }
 
+// Found by the simulation: a replica waited for a sibling's shared mint only as long as one store
+// call may take, then minted its own; when the server was slow, a whole fleet did so at once and
+// revoked its own tokens (K < N live ones). The wait is now bounded by the sibling's lease.
+TEST_CASE("fleet: a replica waits for a sibling's slow shared mint instead of minting its own", "[fleet]") {
+    boost::asio::io_context io;
+    testing::FakeAlation fake(io.get_executor());
+    const auto user_id = fake.add_user("fleet", "fleet-password-0123456789");
+    const RefreshToken refresh_token = fake.issue_refresh_token(user_id, "fleet");
+    const std::string identity = "user:" + std::to_string(user_id);
+    auto store = std::make_shared<InMemoryTokenStore>();
+    // The sibling holds the mint lease; its token comes after ten store timeouts.
+    bool sibling_leased = false;
+    store->async_acquire_lease(identity, "mint", "sibling", 30s,
+                               [&](error_code, bool leased) { sibling_leased = leased; });
+    REQUIRE(sibling_leased);
+    const AccessToken sibling_token = fake.issue_access_token(refresh_token.value);
+    boost::asio::steady_timer sibling_done(io, 500ms);
+    sibling_done.async_wait(
+        [&](error_code) { store->async_store_access_token(identity, sibling_token, [](error_code) {}); });
+
+    ProviderOptions options;
+    options.token_store = store;
+    options.share_access_tokens = true;
+    options.store_timeout = 50ms;
+    Client client(io.get_executor(), fake.base_url());
+    TokenProvider provider(client, refresh_token, options);
+    error_code token_ec = Error::timeout;
+    AccessToken token;
+    provider.token([&](error_code ec, AccessToken t) {
+        token_ec = ec;
+        token = std::move(t);
+    });
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (token_ec == Error::timeout && std::chrono::steady_clock::now() < deadline) io.run_one_for(10ms);
+    CHECK_FALSE(token_ec);
+    CHECK(token.value == sibling_token.value);
+    CHECK(fake.access_tokens_minted() == 0);
+}
+
 #ifdef ALATION_AUTH_TEST_REDIS
 TEST_CASE("fleet: 200 replicas, a RedisTokenStore each, Redis restarted mid-run", "[fleet][redis]") {
     test::RedisServer redis;

@@ -48,7 +48,7 @@ public:
           lease_ttl_(options.lease_ttl) {}
 
     explicit operator bool() const noexcept { return store_ != nullptr; }
-    [[nodiscard]] std::chrono::milliseconds timeout() const noexcept { return timeout_; }
+    [[nodiscard]] std::chrono::milliseconds lease_ttl() const noexcept { return lease_ttl_; }
 
     boost::asio::awaitable<std::tuple<error_code, std::optional<RefreshToken>>> load() {
         return bounded<std::optional<RefreshToken>>(
@@ -172,15 +172,18 @@ inline constexpr std::chrono::milliseconds shared_mint_poll_interval{100};
 
 /// A mint with access-token sharing: a sibling's token while at least half its life is left;
 /// else this replica mints for all under the mint lease; while a sibling holds the lease, waits
-/// for its token, up to the store timeout, then mints its own. A store that fails is reported
-/// and minted around: sharing saves mints, it must never stop them. `replacing` is the token the
-/// provider is replacing (the last one this source gave), updated to the one returned.
+/// for its token. The wait is bounded by the lease, not by the store timeout: a sibling whose
+/// mint is merely slow (retries, a loaded server) must not make every waiter mint its own, which
+/// would revoke tokens on a server that limits live ones; a sibling that died lets its lease
+/// expire, and a waiter then takes it. Only past a lease's ttl does a waiter mint its own. A
+/// store that fails is reported and minted around: sharing saves mints, it must never stop them. `replacing` is the
+/// token the provider is replacing (the last one this source gave), updated to the one returned.
 template <class Mint>
 boost::asio::awaitable<std::tuple<error_code, AccessToken>> shared_mint(BoundedStore& store, Secret& replacing,
                                                                         const std::function<void(error_code)>& failed,
                                                                         Mint mint) {
     using Result = std::tuple<error_code, AccessToken>;
-    const auto give_up_at = SteadyClock::now() + store.timeout();
+    const auto give_up_at = SteadyClock::now() + store.lease_ttl();
     auto take = [&](AccessToken token) -> Result {
         replacing = token.value;
         return {error_code{}, std::move(token)};
@@ -217,8 +220,8 @@ boost::asio::awaitable<std::tuple<error_code, AccessToken>> shared_mint(BoundedS
             co_await store.release_lease(mint_lease);
             co_return Result{mint_ec, std::move(token)};
         }
-        // A sibling is minting: its token will be in the store in a moment, unless it is slow or
-        // gone, which the wait is bounded for.
+        // A sibling is minting: its token will be in the store in a moment, or its lease ends
+        // (it finished, failed or died) and this replica takes it.
         if (SteadyClock::now() >= give_up_at) break;
         boost::asio::steady_timer pause(co_await boost::asio::this_coro::executor, shared_mint_poll_interval);
         co_await pause.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
