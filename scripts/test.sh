@@ -35,8 +35,9 @@ ctest --preset ci
 [[ $quick == 1 ]] && exit 0
 
 # Two TUs hold every .ipp of the library and of the fake: checking them checks all their code.
-step "clang-tidy (.clang-tidy) on the library and the fake: tests/support/compiled*.cpp"
-clang-tidy -p build/ci --quiet --warnings-as-errors='*' tests/support/compiled.cpp tests/support/compiled_testing.cpp
+step "clang-tidy (.clang-tidy) on the library and the fake (tests/support/compiled*.cpp), and the Redis store"
+clang-tidy -p build/ci --quiet --warnings-as-errors='*' tests/support/compiled.cpp tests/support/compiled_testing.cpp \
+    tests/integration/test_redis_store.cpp
 
 # The sanitizer builds leave the examples and benchmarks out: the same library code runs in the tests.
 without_programs=(-DALATION_AUTH_BUILD_EXAMPLES=OFF -DALATION_AUTH_BUILD_BENCHMARKS=OFF)
@@ -48,8 +49,10 @@ ctest --preset asan
 
 step "ThreadSanitizer: the concurrency tests"
 cmake --preset tsan "${without_programs[@]}" >/dev/null
-cmake --build --preset tsan --target integration_tests -j "$jobs"
-TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/tsan.supp build/tsan/tests/integration_tests '[concurrency]'
+cmake --build --preset tsan --target integration_tests redis_tests -j "$jobs"
+for tests in integration_tests redis_tests; do
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/tsan.supp build/tsan/tests/$tests '[concurrency]'
+done
 
 step "fuzzers, ${FUZZ_SECONDS:-45} s each"
 ALATION_AUTH_FUZZ_BUILD_DIR=$root/build/fuzz tests/fuzz/run.sh "${FUZZ_SECONDS:-45}"

@@ -2,26 +2,14 @@
 // Debian's tinyproxy (1.11), a real forward proxy, started for a test on a free loopback port.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
+#include "server_process.hpp"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <cstring>
+#include <cstddef>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
 #include <string>
-#include <thread>
-#include <vector>
-
-extern char** environ;
 
 namespace alation::auth::test {
 
@@ -41,17 +29,15 @@ struct TinyproxyOptions {
 /// proxy does not come up. Never skips: CI must have it (scripts/install-deps.sh installs it).
 class Tinyproxy {
 public:
-    explicit Tinyproxy(TinyproxyOptions options = {}) : options_(std::move(options)) {
-        dir_ = std::filesystem::temp_directory_path() /
-               ("alation-tinyproxy-" + std::to_string(::getpid()) + "-" + std::to_string(instance_counter()++));
-        std::filesystem::create_directories(dir_);
+    explicit Tinyproxy(TinyproxyOptions options = {})
+        : options_(std::move(options)), dir_(make_fixture_dir("tinyproxy")) {
         // The free port we pick may be taken before tinyproxy binds it: try a few.
-        for (int attempt = 0; attempt < 3 && pid_ <= 0; ++attempt) start();
-        if (pid_ <= 0) throw std::runtime_error("tinyproxy did not start; its output:\n" + log());
+        for (int attempt = 0; attempt < 3 && !process_.running(); ++attempt) start();
+        if (!process_.running()) throw std::runtime_error("tinyproxy did not start; its output:\n" + log());
     }
 
     ~Tinyproxy() {
-        stop();
+        process_.stop();
         std::error_code ignored;
         std::filesystem::remove_all(dir_, ignored);
     }
@@ -80,17 +66,6 @@ public:
     std::size_t connects() const { return count_lines_with("): CONNECT "); }
 
 private:
-    static int& instance_counter() {
-        static int n = 0;
-        return n;
-    }
-
-    static unsigned short free_port() {
-        boost::asio::io_context io;
-        boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address_v4("127.0.0.1"), 0});
-        return a.local_endpoint().port();
-    }
-
     std::size_t count_lines_with(const char* needle) const {
         const std::string text = log();
         std::size_t n = 0;
@@ -107,60 +82,17 @@ private:
     }
 
     void start() {
-        port_ = free_port();
+        port_ = free_loopback_port();
         write_config();
-        const std::string conf = (dir_ / "tinyproxy.conf").string();
-        const std::string log_path = (dir_ / "tinyproxy.log").string();
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-        std::vector<std::string> args{"tinyproxy", "-d", "-c", conf};
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        pid_t pid = 0;
-        const int rc = ::posix_spawnp(&pid, "tinyproxy", &actions, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        if (rc != 0)
-            throw std::runtime_error(std::string("cannot run tinyproxy (") + std::strerror(rc) +
-                                     "): install it with scripts/install-deps.sh (Debian package tinyproxy-bin)");
-        pid_ = pid;
-        if (!wait_until_accepting()) stop();
-    }
-
-    // Polls until the port accepts (readiness, not timing: the bound is only a safety net), or
-    // tinyproxy exits (its port was taken, or the config was refused).
-    bool wait_until_accepting() {
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        while (std::chrono::steady_clock::now() < deadline) {
-            int status = 0;
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = 0;
-                return false;
-            }
-            boost::asio::io_context io;
-            boost::asio::ip::tcp::socket s(io);
-            boost::system::error_code ec;
-            s.connect({boost::asio::ip::make_address_v4("127.0.0.1"), port_}, ec);
-            if (!ec) return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return false;
-    }
-
-    void stop() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGTERM);
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
-        pid_ = 0;
+        process_.start({"tinyproxy", "-d", "-c", (dir_ / "tinyproxy.conf").string()}, dir_ / "tinyproxy.log",
+                       "tinyproxy-bin");
+        process_.wait_until_accepting(port_);
     }
 
     TinyproxyOptions options_;
     std::filesystem::path dir_;
     unsigned short port_ = 0;
-    pid_t pid_ = 0;
+    ServerProcess process_;
 };
 
 }  // namespace alation::auth::test

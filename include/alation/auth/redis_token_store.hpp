@@ -130,7 +130,13 @@ struct RedisTokenStoreOptions {
 /// store does not back off: the provider does.
 ///
 /// Handlers complete on their associated executor (by default the executor given to create),
-/// never inside the call that started them. Safe to call from any thread.
+/// never inside the call that started them; per-operation cancellation is not supported (close()
+/// aborts everything). Safe to call from any thread.
+///
+/// Limits: no TLS (Debian 12's hiredis 0.14 has none: reach Redis over a trusted network, or
+/// through a TLS tunnel such as stunnel); a host name connects to its first resolved address.
+/// The store wipes every string of its own that held a value, but hiredis frees its output and
+/// input buffers (the command it wrote, the reply it read) without wiping them.
 class RedisTokenStore final : public TokenStore, public std::enable_shared_from_this<RedisTokenStore> {
 public:
     /// Connects to nothing yet.
@@ -140,7 +146,12 @@ public:
     }
 
     /// Pending operations complete with operation_aborted.
-    ~RedisTokenStore() override { connection_->close(); }
+    ~RedisTokenStore() override {
+        try {
+            connection_->close();
+        } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory; the commands end at their timeouts
+        }
+    }
 
     void async_load(std::string_view identity, LoadHandler handler) override {
         run(RedisArgs::of("HGET", key(identity, "refresh_token"), "record"), RedisReply::string | RedisReply::nil,

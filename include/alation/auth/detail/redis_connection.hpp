@@ -81,7 +81,7 @@ public:
         std::vector<std::string> items;
         items.reserve(sizeof...(parts));
         (items.emplace_back(std::forward<Parts>(parts)), ...);
-        return RedisArgs(std::move(items));
+        return {std::move(items)};
     }
     RedisArgs(RedisArgs&&) noexcept = default;
     RedisArgs& operator=(RedisArgs&&) = delete;
@@ -160,6 +160,9 @@ private:
     enum class Phase { idle, resolving, connecting, ready };
 
     struct Pending {
+        Pending(RedisArgs a, unsigned kinds, ReplyHandler h, boost::asio::steady_timer t)
+            : args(std::move(a)), accepted(kinds), handler(std::move(h)), timer(std::move(t)) {}
+
         RedisArgs args;  // until handed to hiredis
         unsigned accepted;
         ReplyHandler handler;
@@ -186,11 +189,10 @@ private:
             // A lost reply leaves the connection out of step: drop it with everything on it.
             if (!ec && self->pending_.count(id) != 0) self->reset(Error::timeout);
         });
+        if (context_ != nullptr) return send(id);
+        waiting_.push_back(id);
+        // A connect that fails at once completes the command and clears waiting_.
         if (phase_ == Phase::idle) connect();
-        if (context_ != nullptr)
-            send(id);
-        else
-            waiting_.push_back(id);
     }
 
     void connect() {
@@ -278,7 +280,10 @@ private:
             argv.push_back(a.data());
             lengths.push_back(a.size());
         }
-        const int rc = redisAsyncCommandArgv(context_, &RedisConnection::on_reply, reinterpret_cast<void*>(id),
+        // privdata carries the command's id, never a pointer: a reply to a command that timed out
+        // finds nothing instead of freed memory.
+        void* privdata = reinterpret_cast<void*>(id);  // NOLINT(performance-no-int-to-ptr)
+        const int rc = redisAsyncCommandArgv(context_, &RedisConnection::on_reply, privdata,
                                              static_cast<int>(argv.size()), argv.data(), lengths.data());
         args.wipe();
         if (rc != REDIS_OK) return false;
