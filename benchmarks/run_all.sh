@@ -8,7 +8,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${BUILD_DIR:-$root/build/bench}"
-programs=(bench_hot_path bench_round_trip bench_single_flight bench_refresh_under_load bench_proxy)
+programs=(bench_hot_path bench_round_trip bench_single_flight bench_refresh_under_load bench_proxy bench_fleet)
 
 if [[ ! -f "$build/CMakeCache.txt" ]]; then
     generator=()
