@@ -66,6 +66,8 @@ private:
 /// on the coroutine's strand, and never after the operation completed.
 template <class Strand>
 struct ForwardCancellation {
+    ForwardCancellation(Strand strand, std::weak_ptr<boost::asio::cancellation_signal> signal)
+        : strand(std::move(strand)), signal(std::move(signal)) {}
     Strand strand;
     std::weak_ptr<boost::asio::cancellation_signal> signal;
     void operator()(boost::asio::cancellation_type type) const {
