@@ -50,7 +50,7 @@ struct Throwing {
     void operator()(Handler&& handler, error_code ec, T&&... values) {
         std::exception_ptr ex;
         if (ec) ex = std::make_exception_ptr(ErrorWithDiagnostics(ec, *target));
-        std::move(handler)(std::move(ex), std::forward<T>(values)...);
+        std::forward<Handler>(handler)(std::move(ex), std::forward<T>(values)...);
     }
 };
 
@@ -93,6 +93,8 @@ struct async_result<alation::auth::WithDiagnostics<CompletionToken>, void(alatio
 // types of this library, which are the only ones WithDiagnostics produces.
 #include <boost/asio/awaitable.hpp>
 
+// A type cannot be parenthesised where the macro declares with it.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define ALATION_AUTH_DETAIL_FIX_AWAITABLE_EXCEPTION_PTR(T)                                                     \
     namespace boost::asio::detail {                                                                            \
     template <typename R, typename Executor>                                                                   \
@@ -120,6 +122,7 @@ struct async_result<alation::auth::WithDiagnostics<CompletionToken>, void(alatio
         result_type& result_;                                                                                  \
     };                                                                                                         \
     }
+// NOLINTEND(bugprone-macro-parentheses)
 #else
 #define ALATION_AUTH_DETAIL_FIX_AWAITABLE_EXCEPTION_PTR(T)
 #endif

@@ -90,14 +90,15 @@ void spawn_outcome(const Strand& strand, boost::asio::awaitable<std::tuple<error
     auto slot = boost::asio::get_associated_cancellation_slot(handler);
     if (slot.is_connected()) slot.template emplace<ForwardCancellation<Strand>>(strand, signal);
     auto own_slot = signal->slot();
-    boost::asio::co_spawn(strand, std::move(operation),
-                          boost::asio::bind_cancellation_slot(
-                              own_slot, [handler = std::move(handler), signal = std::move(signal)](
-                                            std::exception_ptr e, std::tuple<error_code, Value> outcome) mutable {
-                                  auto& [ec, value] = outcome;
-                                  if (e) ec = make_error_code(boost::asio::error::no_memory);
-                                  std::move(handler)(ec, std::move(value));
-                              }));
+    boost::asio::co_spawn(
+        strand, std::move(operation),
+        boost::asio::bind_cancellation_slot(
+            own_slot, [handler = std::move(handler), signal = std::move(signal)](
+                          const std::exception_ptr& e, std::tuple<error_code, Value> outcome) mutable {
+                auto& [ec, value] = outcome;
+                if (e) ec = make_error_code(boost::asio::error::no_memory);
+                std::move(handler)(ec, std::move(value));
+            }));
 }
 
 /// Reports a failed store call of `source` as a token_store_failed event.

@@ -39,12 +39,12 @@ namespace alation::auth::detail {
 /// Whether calling `Handler` resumes a coroutine suspended in `co_await op(asio::deferred)` (or
 /// the library's default token, which wraps it in AdaptedHandlers).
 template <class Handler>
-struct resumes_awaiting_coroutine : std::false_type {};
+struct ResumesAwaitingCoroutine : std::false_type {};
 template <class Signature, class Executor>
-struct resumes_awaiting_coroutine<boost::asio::detail::awaitable_async_op_handler<Signature, Executor>>
-    : std::true_type {};
+struct ResumesAwaitingCoroutine<boost::asio::detail::awaitable_async_op_handler<Signature, Executor>> : std::true_type {
+};
 template <class Handler, class Adapter>
-struct resumes_awaiting_coroutine<AdaptedHandler<Handler, Adapter>> : resumes_awaiting_coroutine<Handler> {};
+struct ResumesAwaitingCoroutine<AdaptedHandler<Handler, Adapter>> : ResumesAwaitingCoroutine<Handler> {};
 
 /// How many coroutine resumptions complete_usable nests on one thread's stack before it posts.
 inline constexpr int max_inline_resumptions = 16;
@@ -118,7 +118,7 @@ public:
     /// other handler is posted, never run inside the initiating call.
     template <class Handler, class... Args>
     void complete_usable(Handler handler, Args... args) {
-        if constexpr (resumes_awaiting_coroutine<Handler>::value) {
+        if constexpr (ResumesAwaitingCoroutine<Handler>::value) {
             if (inline_resumptions < max_inline_resumptions) {
                 ++inline_resumptions;
                 struct Unwind {
@@ -238,7 +238,7 @@ private:
 
     // What the source reports from its own work: a store failure to pass on, or a credential it
     // adopted from its storage before a step, which changes when the next regeneration is due.
-    ALATION_AUTH_DECL void on_source_report(ProviderEvent event);
+    ALATION_AUTH_DECL void on_source_report(const ProviderEvent& event);
 
     [[nodiscard]] ALATION_AUTH_DECL std::optional<TimePoint> credential_local_expiry(
         std::optional<Timestamp> expires_at) const;
@@ -246,7 +246,7 @@ private:
     ALATION_AUTH_DECL void do_stop();
 
     // Called last in each strand handler, with the state settled and no lock held.
-    ALATION_AUTH_DECL void emit(ProviderEvent event) const;
+    ALATION_AUTH_DECL void emit(const ProviderEvent& event) const;
 
     boost::asio::any_io_executor executor_;
     boost::asio::strand<boost::asio::any_io_executor> strand_;

@@ -20,8 +20,7 @@ ALATION_AUTH_DECL ProviderImpl::ProviderImpl(const boost::asio::any_io_executor&
 ALATION_AUTH_DECL void ProviderImpl::start() {
     source_->reporter_ = [weak = weak_from_this()](ProviderEvent event) {
         if (auto self = weak.lock())
-            boost::asio::post(self->strand_,
-                              [self, event = std::move(event)]() mutable { self->on_source_report(std::move(event)); });
+            boost::asio::post(self->strand_, [self, event = std::move(event)] { self->on_source_report(event); });
     };
     boost::asio::post(strand_, [self = shared_from_this()] {
         if (!self->options_.share_access_tokens)
@@ -97,7 +96,7 @@ ALATION_AUTH_DECL void ProviderImpl::finish(Waiter waiter, error_code ec, TokenP
     // initiating function, so Asio's usual dispatch to the handler's executor applies.
     auto executor = boost::asio::get_associated_executor(waiter.handler, executor_);
     boost::asio::dispatch(
-        std::move(executor),
+        executor,
         boost::asio::append(
             adapt_handler(std::move(waiter.handler),
                           [work = std::move(waiter.work)](WaitHandler handler, error_code ec, TokenPtr token) {
@@ -161,7 +160,7 @@ ALATION_AUTH_DECL void ProviderImpl::on_minted(error_code ec, AccessToken token,
         act_on(after, ec);
     }
     poll();
-    emit(std::move(event));
+    emit(event);
 }
 
 ALATION_AUTH_DECL void ProviderImpl::start_validation() {
@@ -197,7 +196,7 @@ ALATION_AUTH_DECL void ProviderImpl::on_regenerated(error_code ec, RenewedCreden
         act_on(after, ec);
     }
     poll();
-    emit(std::move(event));
+    emit(event);
 }
 
 ALATION_AUTH_DECL void ProviderImpl::act_on(const AfterFailure& after, error_code ec) {
@@ -221,7 +220,7 @@ ALATION_AUTH_DECL void ProviderImpl::on_reloaded(const ReloadedCredential& reloa
     if (machine_.reload_result(reloaded.error)) {
         ProviderEvent event{ProviderEvent::Kind::token_store_failed};
         event.error = reloaded.error;
-        emit(std::move(event));
+        emit(event);
     }
     if (!reloaded.replaced) {
         if (!machine_.usable(now())) publish(nullptr);
@@ -235,13 +234,13 @@ ALATION_AUTH_DECL void ProviderImpl::credential_replaced(Timestamp expires_at) {
     poll();
     ProviderEvent event{ProviderEvent::Kind::refresh_token_reloaded};
     event.expires_at = expires_at;
-    emit(std::move(event));
+    emit(event);
 }
 
-ALATION_AUTH_DECL void ProviderImpl::on_source_report(ProviderEvent event) {
+ALATION_AUTH_DECL void ProviderImpl::on_source_report(const ProviderEvent& event) {
     if (machine_.stopped()) return;
     if (event.kind == ProviderEvent::Kind::refresh_token_reloaded) return credential_replaced(event.expires_at);
-    emit(std::move(event));
+    emit(event);
 }
 
 ALATION_AUTH_DECL std::optional<TimePoint> ProviderImpl::credential_local_expiry(
@@ -261,7 +260,7 @@ ALATION_AUTH_DECL void ProviderImpl::do_stop() {
     finish_all(Error::provider_stopped, nullptr);
 }
 
-ALATION_AUTH_DECL void ProviderImpl::emit(ProviderEvent event) const {
+ALATION_AUTH_DECL void ProviderImpl::emit(const ProviderEvent& event) const {
     if (options_.on_event) options_.on_event(event);
 }
 

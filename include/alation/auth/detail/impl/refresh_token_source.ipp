@@ -48,7 +48,7 @@ ALATION_AUTH_DECL void RefreshTokenSource::async_regenerate(Diagnostics& diag, R
 ALATION_AUTH_DECL void RefreshTokenSource::async_reload_credential(ReloadHandler handler) {
     if (!store_) return std::move(handler)(ReloadedCredential{});
     boost::asio::co_spawn(strand_, reload(),
-                          [handler = std::move(handler)](std::exception_ptr e, ReloadedCredential r) mutable {
+                          [handler = std::move(handler)](const std::exception_ptr& e, ReloadedCredential r) mutable {
                               if (e) r = ReloadedCredential{make_error_code(boost::asio::error::no_memory)};
                               std::move(handler)(r);
                           });
