@@ -156,6 +156,17 @@ struct ProtectedConnection {
     }
 };
 
+/// Options that regenerate the refresh token (whose fake lifetime is 3 s) 2 s before it
+/// expires and keep it in `store`; the events go to `events` when given.
+ProviderOptions regenerating_into(std::shared_ptr<TokenStore> store, std::vector<ProviderEvent>* events = nullptr) {
+    ProviderOptions options = test::provider_options();
+    options.token_store = std::move(store);
+    options.refresh.regenerate_refresh_token = true;
+    options.refresh.regenerate_window = 2s;
+    if (events) options.on_event = [events](const ProviderEvent& e) { events->push_back(e); };
+    return options;
+}
+
 std::string everything_printed(const std::vector<ProviderEvent>& events) {
     std::ostringstream os;
     for (const auto& e : events) os << e << '\n';
@@ -586,11 +597,7 @@ TEST_CASE("provider: regenerates the refresh token before it expires and stores 
     auto store = std::make_shared<FileTokenStore>(alation.dir / "token.json");
 
     std::vector<ProviderEvent> events;
-    ProviderOptions options = test::provider_options();
-    options.token_store = store;
-    options.refresh.regenerate_refresh_token = true;
-    options.refresh.regenerate_window = 2s;
-    options.on_event = [&](const ProviderEvent& e) { events.push_back(e); };
+    const ProviderOptions options = regenerating_into(store, &events);
     const auto original = alation.refresh_token;
     TokenProvider provider(alation.client, original, options);
     run(io, [&]() -> asio::awaitable<void> {
@@ -690,10 +697,7 @@ TEST_CASE("provider: a replica whose refresh token was regenerated elsewhere rel
     auto store = std::make_shared<FileTokenStore>(alation.dir / "token.json");
 
     // Replica A regenerates the refresh token and saves it; replica B only mints.
-    ProviderOptions regenerating = test::provider_options();
-    regenerating.token_store = store;
-    regenerating.refresh.regenerate_refresh_token = true;
-    regenerating.refresh.regenerate_window = 2s;
+    const ProviderOptions regenerating = regenerating_into(store);
     TokenProvider a(alation.client, alation.refresh_token, regenerating);
 
     std::vector<ProviderEvent> b_events;
@@ -1057,11 +1061,7 @@ TEST_CASE("fleet: a regenerated token the store could not take is kept, reported
     auto& io = alation.io;
     auto store = std::make_shared<FailingFirstSave>(alation.refresh_token.value);
     std::vector<ProviderEvent> events;
-    ProviderOptions options = test::provider_options();
-    options.token_store = store;
-    options.refresh.regenerate_refresh_token = true;
-    options.refresh.regenerate_window = 2s;
-    options.on_event = [&](const ProviderEvent& e) { events.push_back(e); };
+    const ProviderOptions options = regenerating_into(store, &events);
     TokenProvider provider(alation.client, alation.refresh_token, options);
     const auto identity = "user:" + std::to_string(alation.user_id);
     run(io, [&]() -> asio::awaitable<void> {
