@@ -1,5 +1,6 @@
-// build_cost.sh: the same request, its token put on by a TokenProvider (try_authorize, and
-// authorize from a coroutine), no other I/O of the TU's own.
+// build_cost.sh: a file of a service that puts its token on a request (try_authorize, and
+// authorize from a coroutine) and does nothing else with alation-auth: the provider is built once
+// elsewhere, in the service's main file, as request_only.cpp's token is.
 #include <alation/auth/token_provider.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -13,6 +14,8 @@
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
+alation::auth::TokenProvider& service_provider();  // defined in the service's main file
+
 asio::awaitable<void> authorize(alation::auth::TokenProvider& provider) {
     http::request<http::empty_body> req{http::verb::get, "/integration/v2/table/", 11};
     req.set(http::field::host, "127.0.0.1");
@@ -20,10 +23,4 @@ asio::awaitable<void> authorize(alation::auth::TokenProvider& provider) {
     std::cout << req["TOKEN"] << '\n';
 }
 
-int main() {
-    asio::io_context io;
-    alation::auth::Client client(io.get_executor(), "http://127.0.0.1:8080");
-    alation::auth::TokenProvider provider(client, alation::auth::Secret("refresh-token"), 1);
-    asio::co_spawn(io, authorize(provider), asio::detached);
-    io.run();
-}
+void start(asio::io_context& io) { asio::co_spawn(io, authorize(service_provider()), asio::detached); }

@@ -1,5 +1,5 @@
-// build_cost.sh: the reference TU for putting a token on a request: the same coroutine and
-// request as authorize_only.cpp, the TOKEN header set from a string instead of a TokenProvider.
+// build_cost.sh: the reference for authorize_only.cpp: the same coroutine and request, the TOKEN
+// header set from a string that the service's main file provides.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -14,6 +14,8 @@
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
+const std::string& service_token();  // defined in the service's main file
+
 asio::awaitable<void> authorize(const std::string& token) {
     http::request<http::empty_body> req{http::verb::get, "/integration/v2/table/", 11};
     req.set(http::field::host, "127.0.0.1");
@@ -22,8 +24,4 @@ asio::awaitable<void> authorize(const std::string& token) {
     std::cout << req["TOKEN"] << '\n';
 }
 
-int main() {
-    asio::io_context io;
-    asio::co_spawn(io, authorize("a-token"), asio::detached);
-    io.run();
-}
+void start(asio::io_context& io) { asio::co_spawn(io, authorize(service_token()), asio::detached); }

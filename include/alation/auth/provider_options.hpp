@@ -6,7 +6,6 @@
 #include <alation/auth/error.hpp>
 #include <alation/auth/refresh_policy.hpp>
 #include <alation/auth/token.hpp>
-#include <alation/auth/token_store.hpp>
 
 #include <chrono>
 #include <functional>
@@ -15,6 +14,8 @@
 #include <string_view>
 
 namespace alation::auth {
+
+class TokenStore;  // token_store.hpp
 
 /// Something a TokenProvider did, for logs and metrics. Holds no secret.
 struct ProviderEvent {

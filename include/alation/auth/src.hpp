@@ -23,6 +23,7 @@
 #include <alation/auth/detail/impl/timestamp.ipp>
 #include <alation/auth/detail/impl/url.ipp>
 #include <alation/auth/impl/credentials.ipp>
+#include <alation/auth/impl/token_provider.ipp>
 #include <alation/auth/impl/token_store.ipp>
 
 #endif

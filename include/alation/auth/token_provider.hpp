@@ -2,12 +2,11 @@
 #ifndef ALATION_AUTH_TOKEN_PROVIDER_HPP
 #define ALATION_AUTH_TOKEN_PROVIDER_HPP
 
-#include <alation/auth/client.hpp>
-#include <alation/auth/detail/oauth_token_source.hpp>
-#include <alation/auth/detail/provider_impl.hpp>
-#include <alation/auth/detail/refresh_token_source.hpp>
+#include <alation/auth/detail/config.hpp>
+#include <alation/auth/detail/provider_front.hpp>
 #include <alation/auth/provider_options.hpp>
-#include <alation/auth/token_source.hpp>
+#include <alation/auth/secret.hpp>
+#include <alation/auth/token.hpp>
 #include <alation/auth/with_diagnostics.hpp>
 
 #include <boost/asio/async_result.hpp>
@@ -22,13 +21,20 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <stdexcept>
-#include <string>
 #include <utility>
 
 #include <openssl/crypto.h>
 
+// This header declares what it can instead of including it, so that a file that only puts tokens
+// on requests does not parse the Client, the token sources or Asio's TLS: the constructors are
+// compiled with the rest of the library (impl/token_provider.ipp).
 namespace alation::auth {
+
+class Client;       // client.hpp
+class TokenSource;  // token_source.hpp
+namespace detail {
+class RefreshTokenSource;
+}
 
 namespace http = boost::beast::http;
 
@@ -98,40 +104,33 @@ public:
     /// when it is the same user's and expires later (see ProviderOptions::token_store).
     /// Throws std::invalid_argument when options.share_access_tokens is set without a store
     /// that shares access tokens.
-    TokenProvider(Client client, RefreshToken refresh_token, ProviderOptions options = {})
-        : TokenProvider(std::move(client), std::move(refresh_token), true, std::move(options)) {}
+    ALATION_AUTH_DECL TokenProvider(Client client, RefreshToken refresh_token, ProviderOptions options = {});
 
     /// For a refresh token known only by its value: its expiry is learnt from
     /// validateRefreshToken when RefreshPolicy::regenerate_refresh_token is on. A stored token
     /// for the same user_id, if any, is preferred to it.
-    TokenProvider(Client client, Secret refresh_token, std::int64_t user_id, ProviderOptions options = {})
-        : TokenProvider(std::move(client), make_refresh_token(std::move(refresh_token), user_id), false,
-                        std::move(options)) {}
+    ALATION_AUTH_DECL TokenProvider(Client client, Secret refresh_token, std::int64_t user_id,
+                                    ProviderOptions options = {});
 
     /// Over OAuth 2.0 client credentials: JWTs from Client::create_oauth_token, refreshed like
     /// any access token. A refused client (Error::invalid_client_credentials) is final, never
     /// retried in a loop. RefreshPolicy::regenerate_refresh_token does not apply; token_store
     /// serves only to share JWTs (ProviderOptions::share_access_tokens).
-    TokenProvider(Client client, OAuthClientCredentials credentials, const ProviderOptions& options = {})
-        : TokenProvider(client.get_executor(),
-                        std::make_shared<detail::OAuthTokenSource>(client, std::move(credentials), checked(options)),
-                        options) {}
+    ALATION_AUTH_DECL TokenProvider(Client client, OAuthClientCredentials credentials,
+                                    const ProviderOptions& options = {});
 
     /// Over any token source, e.g. a program's own; starts minting at once on a strand of
     /// `executor`. RefreshPolicy::regenerate_refresh_token applies when the source is renewable();
     /// ProviderOptions::token_store is the source's business, not read here. A source serves
     /// one provider.
-    TokenProvider(const boost::asio::any_io_executor& executor, std::shared_ptr<TokenSource> source,
-                  ProviderOptions options = {})
-        : impl_(std::make_shared<Impl>(executor, std::move(source), std::move(options))) {
-        impl_->start();
-    }
+    ALATION_AUTH_DECL TokenProvider(const boost::asio::any_io_executor& executor, std::shared_ptr<TokenSource> source,
+                                    ProviderOptions options = {});
 
     TokenProvider(const TokenProvider&) = delete;
     TokenProvider& operator=(const TokenProvider&) = delete;
 
     /// Stops the provider as stop() does.
-    ~TokenProvider() { impl_->stop(); }
+    ALATION_AUTH_DECL ~TokenProvider();
 
     /// The provider's strand (see executor_type).
     [[nodiscard]] executor_type get_executor() const { return impl_->get_executor(); }
@@ -229,9 +228,7 @@ public:
 
     /// The refresh token in use: the one given, the stored one adopted at construction, or the
     /// last one regenerated. A copy; callable from any thread. Empty for other token sources.
-    [[nodiscard]] RefreshToken refresh_token() const {
-        return refresh_source_ ? refresh_source_->refresh_token() : RefreshToken{};
-    }
+    [[nodiscard]] ALATION_AUTH_DECL RefreshToken refresh_token() const;
 
     /// Completes every waiting operation with Error::provider_stopped, cancels the refresh in
     /// flight and stops refreshing. Later requests fail with Error::provider_stopped. Returns
@@ -239,27 +236,10 @@ public:
     void stop() { impl_->stop(); }
 
 private:
-    using Impl = detail::ProviderImpl;
+    using Impl = detail::ProviderFront;
 
-    TokenProvider(Client client, RefreshToken refresh_token, bool expiry_known, ProviderOptions options)
-        : refresh_source_(std::make_shared<detail::RefreshTokenSource>(client, std::move(refresh_token), expiry_known,
-                                                                       checked(options))),
-          impl_(std::make_shared<Impl>(client.get_executor(), refresh_source_, std::move(options))) {
-        impl_->start();
-    }
-
-    static const ProviderOptions& checked(const ProviderOptions& options) {
-        if (options.share_access_tokens && !(options.token_store && options.token_store->shares_access_tokens()))
-            throw std::invalid_argument("share_access_tokens needs a token_store that shares access tokens");
-        return options;
-    }
-
-    static RefreshToken make_refresh_token(Secret value, std::int64_t user_id) {
-        RefreshToken token;
-        token.value = std::move(value);
-        token.user_id = user_id;
-        return token;
-    }
+    ALATION_AUTH_DECL TokenProvider(Client client, RefreshToken refresh_token, bool expiry_known,
+                                    ProviderOptions options);
 
     struct AuthorizeInitiation {
         std::shared_ptr<Impl> impl;
@@ -373,5 +353,9 @@ private:
 };
 
 }  // namespace alation::auth
+
+#ifndef ALATION_AUTH_SEPARATE_COMPILATION
+#include <alation/auth/impl/token_provider.ipp>
+#endif
 
 #endif

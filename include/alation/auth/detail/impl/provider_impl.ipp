@@ -8,10 +8,8 @@ namespace alation::auth::detail {
 
 ALATION_AUTH_DECL ProviderImpl::ProviderImpl(const boost::asio::any_io_executor& executor,
                                              std::shared_ptr<TokenSource> source, ProviderOptions options)
-    : executor_(executor),
-      strand_(boost::asio::make_strand(executor)),
+    : ProviderFront(executor, std::move(options)),
       timer_(strand_),
-      options_(std::move(options)),
       source_(std::move(source)),
       random_(std::random_device{}()),
       machine_(options_.refresh, source_->renewable(), credential_local_expiry(source_->credential_expires_at()),

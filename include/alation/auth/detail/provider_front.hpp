@@ -1,0 +1,170 @@
+// Copyright (c) 2026 alation-auth developers. Distributed under the Boost Software License 1.0.
+#ifndef ALATION_AUTH_DETAIL_PROVIDER_FRONT_HPP
+#define ALATION_AUTH_DETAIL_PROVIDER_FRONT_HPP
+
+// What TokenProvider's templates (compiled in the user's translation units) need of the provider:
+// the published token, the clock, and the few entry points into the rest, which ProviderImpl
+// (provider_impl.hpp, compiled once) implements. Kept lean on purpose, as Boost.MySQL keeps
+// any_connection apart from its engine: a file that only puts tokens on requests parses this,
+// not the Client, the token sources, the timers or the decision machine.
+
+#include <alation/auth/detail/adapted_handler.hpp>
+#include <alation/auth/detail/cached_token.hpp>
+#include <alation/auth/detail/coarse_clock.hpp>
+#include <alation/auth/error.hpp>
+#include <alation/auth/provider_options.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <type_traits>
+#include <utility>
+
+namespace alation::auth::detail {
+
+/// Whether calling `Handler` resumes a coroutine suspended in `co_await op(asio::deferred)` (or
+/// the library's default token, which wraps it in AdaptedHandlers).
+template <class Handler>
+struct ResumesAwaitingCoroutine : std::false_type {};
+template <class Signature, class Executor>
+struct ResumesAwaitingCoroutine<boost::asio::detail::awaitable_async_op_handler<Signature, Executor>> : std::true_type {
+};
+template <class Handler, class Adapter>
+struct ResumesAwaitingCoroutine<AdaptedHandler<Handler, Adapter>> : ResumesAwaitingCoroutine<Handler> {};
+
+/// How many coroutine resumptions complete_usable nests on one thread's stack before it posts.
+inline constexpr int max_inline_resumptions = 16;
+inline thread_local int inline_resumptions = 0;
+
+/// The part of a TokenProvider's shared state that its templates use: the published token
+/// snapshot, read lock-free from any thread, and the entry points into ProviderImpl.
+class ProviderFront {
+public:
+    using TokenPtr = std::shared_ptr<const CachedToken>;
+    using WaitHandler = boost::asio::any_completion_handler<void(error_code, TokenPtr)>;
+
+    ProviderFront(const ProviderFront&) = delete;
+    ProviderFront& operator=(const ProviderFront&) = delete;
+    virtual ~ProviderFront() = default;
+
+    [[nodiscard]] boost::asio::strand<boost::asio::any_io_executor> get_executor() const { return strand_; }
+
+    [[nodiscard]] const ProviderOptions& options() const noexcept { return options_; }
+
+    /// The provider's clock: the injected one, else the coarse monotonic clock. Every decision
+    /// has seconds of slack, so the coarse clock's millisecond ticks cost nothing, and reading it
+    /// is three times cheaper than steady_clock on the hot path.
+    [[nodiscard]] TimePoint now() const { return options_.clock ? options_.clock() : coarse_steady_now(); }
+
+    /// The hot path, from any thread: the published token if it may be used at `now`, else
+    /// null. Once the machine has work due (a refresh past the margin, a retry after a backoff)
+    /// it asks the strand, once, to start it: the timer does the same, but a late timer or an
+    /// injected clock must not hold a refresh back.
+    ///
+    /// The pointer is borrowed from the calling thread's cache of the snapshot: it stays valid
+    /// until this thread's next call into any provider. Copy the result to keep it longer.
+    const CachedToken* usable_token(TimePoint now) {
+        if (now.time_since_epoch().count() >= work_due_at_.load(std::memory_order_relaxed)) nudge();
+        const TokenPtr& token = published();
+        if (!token || now >= token->usable_until) return nullptr;
+        return token.get();
+    }
+
+    /// As usable_token, but owning: for an operation that keeps the token across suspensions.
+    TokenPtr usable_token_owned(TimePoint now) { return usable_token(now) ? published() : nullptr; }
+
+    /// Queues a waiter for the next token (or completes it at once if one is usable by the time
+    /// the strand looks). `diag`, when not null, receives the failure's diagnostics.
+    virtual void async_wait(WaitHandler handler, Diagnostics* diag) = 0;
+
+    /// The server rejected `value`: drop it at once from the published snapshot, then let the
+    /// strand drop it from the machine and mint a replacement.
+    virtual void invalidate(const Secret& value) = 0;
+
+    virtual void stop() = 0;
+
+    /// Completes `handler` with `args` on its associated executor, never inside the caller.
+    template <class Handler, class... Args>
+    void post_completion(Handler handler, Args... args) {
+        auto executor = boost::asio::get_associated_executor(handler, executor_);
+        boost::asio::post(std::move(executor), [handler = std::move(handler), args...]() mutable {
+            std::move(handler)(std::move(args)...);
+        });
+    }
+
+    /// Completes an operation that found a usable token. A coroutine awaiting it (`co_await
+    /// op(...)` with the default token) is resumed at once: it suspended before the initiation
+    /// ran, on the thread of its executor, so resuming it here is what the scheduler would do,
+    /// without the round through it. Each such resumption runs on this stack, so a loop of
+    /// awaits would nest without end: past max_inline_resumptions one posts and unwinds. Any
+    /// other handler is posted, never run inside the initiating call.
+    template <class Handler, class... Args>
+    void complete_usable(Handler handler, Args... args) {
+        if constexpr (ResumesAwaitingCoroutine<Handler>::value) {
+            if (inline_resumptions < max_inline_resumptions) {
+                ++inline_resumptions;
+                struct Unwind {
+                    ~Unwind() { --inline_resumptions; }
+                } unwind;
+                return std::move(handler)(std::move(args)...);
+            }
+        }
+        post_completion(std::move(handler), std::move(args)...);
+    }
+
+protected:
+    ProviderFront(const boost::asio::any_io_executor& executor, ProviderOptions options)
+        : executor_(executor), strand_(boost::asio::make_strand(executor)), options_(std::move(options)) {}
+
+    /// Starts the work the machine has due, from the hot path; once until the strand takes it.
+    virtual void nudge() = 0;
+
+    // Every publication of every provider gets its own number, so a number names one snapshot.
+    static std::uint64_t next_publication() noexcept {
+        static std::atomic<std::uint64_t> counter{0};
+        return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+    }
+
+    boost::asio::any_io_executor executor_;
+    boost::asio::strand<boost::asio::any_io_executor> strand_;
+    ProviderOptions options_;
+
+    std::mutex snapshot_mutex_;
+    TokenPtr snapshot_;
+    std::atomic<std::uint64_t> snapshot_version_{0};
+    // When the machine next has work to start (TimePoint ticks), for the hot path's nudge.
+    static constexpr TimePoint::rep never = std::numeric_limits<TimePoint::rep>::max();
+    std::atomic<TimePoint::rep> work_due_at_{never};
+
+private:
+    // The current snapshot as this thread last saw it: while no new one was published, reading
+    // it costs one atomic load of a line nobody writes, instead of a lock and two reference
+    // count updates that every thread would fight over. A thread keeps its copy (and the token
+    // in it) until it next calls in.
+    const TokenPtr& published() {
+        struct ThreadCopy {
+            std::uint64_t version = 0;
+            TokenPtr token;
+        };
+        thread_local ThreadCopy copy;
+        if (copy.version != snapshot_version_.load(std::memory_order_acquire)) {
+            std::lock_guard lock(snapshot_mutex_);
+            copy.token = snapshot_;
+            copy.version = snapshot_version_.load(std::memory_order_relaxed);
+        }
+        return copy.token;
+    }
+};
+
+}  // namespace alation::auth::detail
+
+#endif
