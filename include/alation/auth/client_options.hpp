@@ -5,13 +5,17 @@
 #include <alation/auth/secret.hpp>
 #include <alation/auth/token.hpp>
 
-#include <boost/asio/ssl/context.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
+
+// Declared, not included: only a program that brings its own context (ClientOptions::ssl_context)
+// needs Asio's TLS headers, and it includes them itself.
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace alation::auth {
 

@@ -18,7 +18,6 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl/context.hpp>
 
 #include <memory>
 #include <mutex>

@@ -3,7 +3,7 @@
 #define ALATION_AUTH_DETAIL_JITTERED_EXPONENTIAL_HPP
 
 // Apart from backoff.hpp so that the provider's pure state machine can use it without the
-// Client's options (and, through them, asio/ssl/context.hpp).
+// Client's options.
 
 #include <algorithm>
 #include <chrono>
