@@ -22,10 +22,12 @@
 #include <boost/beast/http.hpp>
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <sstream>
@@ -57,6 +59,10 @@ struct Result {
     // CPU time of the client threads per request: unlike requests/s, it does not depend on how
     // the client threads and the fake's thread share the cores.
     bench::Stats fixed_cpu_us, provider_cpu_us, try_cpu_us;
+    // Context switches of the client threads per 1,000 requests (voluntary: a thread slept in
+    // epoll or on the scheduler's condition; involuntary: it was preempted): how the loops differ
+    // in the way they share the cores, which requests/s alone cannot tell from their own cost.
+    bench::Stats fixed_switches, provider_switches, try_switches;
     std::vector<double> fixed_us, provider_us, try_us, near_us, far_us;  // sorted latencies
     std::size_t refreshes = 0, mints = 0, rejected = 0, rejected_expired = 0, errors = 0;
 };
@@ -80,6 +86,19 @@ double cpu_seconds(std::vector<std::thread>& threads) {
     return total;
 }
 
+// The context switches, voluntary and involuntary, of the threads `tids` so far (from /proc).
+double context_switches(const std::vector<pid_t>& tids) {
+    double total = 0;
+    for (const pid_t tid : tids) {
+        std::ifstream status("/proc/self/task/" + std::to_string(tid) + "/status");
+        for (std::string line; std::getline(status, line);) {
+            if (line.rfind("voluntary_ctxt_switches:", 0) == 0 || line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
+                total += std::stod(line.substr(line.find(':') + 1));
+        }
+    }
+    return total;
+}
+
 std::vector<double> latencies_us(const std::vector<Sample>& samples) {
     std::vector<double> out;
     out.reserve(samples.size());
@@ -96,7 +115,16 @@ Result run(int threads, testing::FakeAlation& fake, const RefreshToken& rt, cons
     asio::io_context io(threads);
     auto work = asio::make_work_guard(io);
     std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) pool.emplace_back([&io] { io.run(); });
+    std::mutex tids_mutex;
+    std::vector<pid_t> tids;
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&] {
+            {
+                std::lock_guard lock(tids_mutex);
+                tids.push_back(gettid());
+            }
+            io.run();
+        });
 
     std::mutex refresh_mutex;
     std::vector<Clock::time_point> refresh_instants;
@@ -168,17 +196,24 @@ Result run(int threads, testing::FakeAlation& fake, const RefreshToken& rt, cons
             running.fetch_sub(1);
         });
 
-    std::vector<double> rps[loops], cpu_us[loops];
+    while ([&] {
+        std::lock_guard lock(tids_mutex);
+        return tids.size() < pool.size();
+    }())
+        std::this_thread::yield();
+    std::vector<double> rps[loops], cpu_us[loops], switches[loops];
     for (int s = 0; s < loops * segments; ++s) {
         const int p = s % loops;
         phase.store(p);
         const auto before = completed[p].load();
         const double cpu_before = cpu_seconds(pool);
+        const double switches_before = context_switches(tids);
         const auto start = Clock::now();
         std::this_thread::sleep_for(segment);
         const auto requests = static_cast<double>(completed[p].load() - before);
         rps[p].push_back(requests / bench::seconds_since(start));
         cpu_us[p].push_back((cpu_seconds(pool) - cpu_before) * 1e6 / std::max(requests, 1.0));
+        switches[p].push_back((context_switches(tids) - switches_before) * 1e3 / std::max(requests, 1.0));
     }
     phase.store(stop_phase);
     while (running.load() != 0) std::this_thread::sleep_for(1ms);
@@ -190,6 +225,9 @@ Result run(int threads, testing::FakeAlation& fake, const RefreshToken& rt, cons
     r.fixed_cpu_us = bench::summarize(cpu_us[fixed_phase]);
     r.provider_cpu_us = bench::summarize(cpu_us[provider_phase]);
     r.try_cpu_us = bench::summarize(cpu_us[try_phase]);
+    r.fixed_switches = bench::summarize(switches[fixed_phase]);
+    r.provider_switches = bench::summarize(switches[provider_phase]);
+    r.try_switches = bench::summarize(switches[try_phase]);
     r.mints = fake.access_tokens_minted() - minted_before;
     r.rejected = fake.protected_rejected() - rejected_before;
     r.rejected_expired = fake.protected_rejected_expired() - expired_before;
@@ -268,6 +306,9 @@ int main(int argc, char** argv) {
                   try_overhead < 3 ? "met" : "MISSED");
         table.row(t + "try_authorize: client-thread CPU per request", r.try_cpu_us, "us", "",
                   bench::Table::number(r.try_cpu_us.median / r.fixed_cpu_us.median) + "x fixed");
+        table.row(t + "fixed TOKEN: client-thread context switches per 1,000 requests", r.fixed_switches, "switches");
+        table.row(t + "TokenProvider::send: context switches per 1,000 requests", r.provider_switches, "switches");
+        table.row(t + "try_authorize: context switches per 1,000 requests", r.try_switches, "switches");
         table.row(t + "mints during the loops", static_cast<double>(r.mints), "mints",
                   std::to_string(r.refreshes) + " refresh events (started + succeeded)");
         table.row(t + "rejected requests", static_cast<double>(r.rejected), "req", "== 0",
