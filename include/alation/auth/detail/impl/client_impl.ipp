@@ -131,24 +131,71 @@ inline void redact_diagnostics(Diagnostics& diag, std::string_view secret) {
 
 }  // namespace client_detail
 
-/// One call: attempts, each on a pooled or new connection, with the backoff between them.
+/// One call: attempts, each on a pooled or new connection, with the backoff between them. It
+/// lives in the frame of its coroutine, run(), which is the only one a call spawns: each nested
+/// coroutine would cost a frame that Asio's recycling allocator (two blocks per thread) cannot
+/// serve, and a separate heap Exchange another allocation.
 class Exchange {
 public:
     Exchange(std::shared_ptr<ClientImpl> client, Endpoint endpoint, RequestBody body, Diagnostics& diag)
         : client_(std::move(client)), endpoint_(endpoint), body_(std::move(body)), diag_(diag) {}
 
-    asio::awaitable<ExchangeOutcome> run() {
+    /// Executes what the RetryFsm decides, and completes with the outcome of the call.
+    static asio::awaitable<ExchangeOutcome> run(Exchange self) {
         ExchangeOutcome outcome;
         try {
             co_await asio::this_coro::throw_if_cancelled(false);
-            cancellation_ = co_await asio::this_coro::cancellation_state;
-            outcome = co_await retry_loop();
+            self.cancellation_ = co_await asio::this_coro::cancellation_state;
+            const ClientOptions& options = self.client_->options();
+            const Route& route = self.client_->route();
+            RetryFsm fsm(self.endpoint_, options.retry);
+            asio::steady_timer timer(self.client_->get_executor());
+            RawResponse response;
+            RetryAction action = fsm.start(SteadyClock::now());
+            while (action.kind != RetryAction::Kind::complete) {
+                if (action.kind == RetryAction::Kind::wait) {
+                    timer.expires_after(action.delay);
+                    auto [wait_ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+                    action = fsm.on_wait_done(wait_ec);
+                    continue;
+                }
+                // One attempt, on a pooled connection unless the last one went stale.
+                self.diag_.clear();
+                Attempt attempt;
+                std::unique_ptr<Connection> connection =
+                    action.kind == RetryAction::Kind::attempt ? self.client_->take_idle_connection() : nullptr;
+                const bool reused = connection != nullptr;
+                if (!connection) {
+                    connection = self.client_->new_connection();
+                    attempt.ec = co_await async_establish(*connection, route, options, self.diag_);
+                }
+                if (!attempt.ec) {
+                    attempt.reached_server = true;
+                    auto request =
+                        make_request(route.target, route.http_proxy(), self.endpoint_, self.body_, options.user_agent);
+                    ExchangeFlags flags;
+                    connection->tcp().expires_after(options.request_timeout);
+                    attempt.ec = co_await connection->visit([&](auto& stream) {
+                        return async_send_request(stream, request, route.http_proxy(), connection->read_buffer(),
+                                                  self.endpoint_, options.max_response_size, self.body_.secret.reveal(),
+                                                  self.diag_, attempt.response, flags);
+                    });
+                    attempt.stale_reused_connection = attempt.ec && reused && flags.stale;
+                    if (flags.keep_alive && !self.cancelled()) {
+                        connection->tcp().expires_never();
+                        self.client_->return_connection(std::move(connection));
+                    }
+                }
+                action = self.on_attempt(fsm, attempt, response);
+            }
+            outcome.ec = action.ec;
+            if (!outcome.ec) outcome.value = std::move(response);
         } catch (const boost::system::system_error& e) {
             outcome.ec = e.code();
         }
-        if (outcome.ec && cancelled()) outcome.ec = asio::error::operation_aborted;
+        if (outcome.ec && self.cancelled()) outcome.ec = asio::error::operation_aborted;
         if (outcome.ec) outcome.value = {};
-        client_detail::redact_diagnostics(diag_, body_.secret.reveal());
+        client_detail::redact_diagnostics(self.diag_, self.body_.secret.reveal());
         co_return outcome;
     }
 
@@ -164,65 +211,14 @@ private:
 
     bool cancelled() const { return cancellation_.cancelled() != asio::cancellation_type::none; }
 
-    // Executes what the RetryFsm decides.
-    asio::awaitable<ExchangeOutcome> retry_loop() {
-        RetryFsm fsm(endpoint_, client_->options().retry);
-        asio::steady_timer timer(client_->get_executor());
-        RawResponse response;
-        for (RetryAction action = fsm.start(SteadyClock::now());;) {
-            switch (action.kind) {
-            case RetryAction::Kind::attempt:
-            case RetryAction::Kind::attempt_on_new_connection: {
-                diag_.clear();
-                Attempt result = co_await attempt_once(action.kind == RetryAction::Kind::attempt);
-                const AttemptOutcome outcome{
-                    result.ec,           diag_.http_status(), result.reached_server, result.stale_reused_connection,
-                    diag_.retry_after(), cancelled()};
-                if (!result.ec) response = std::move(result.response);
-                // The jitter's draw takes a lock: only failures need one.
-                action = fsm.on_attempt(outcome, SteadyClock::now(), result.ec ? client_->random_draw() : 0.0);
-                break;
-            }
-            case RetryAction::Kind::wait: {
-                timer.expires_after(action.delay);
-                auto [wait_ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-                action = fsm.on_wait_done(wait_ec);
-                break;
-            }
-            case RetryAction::Kind::complete:
-                if (action.ec) response = {};
-                co_return ExchangeOutcome{action.ec, std::move(response)};
-            }
-        }
-    }
-
-    // One request, on a pooled connection when `pooled` and the pool has one for the route, else
-    // on a new one.
-    asio::awaitable<Attempt> attempt_once(bool pooled) {
-        Attempt result;
-        const ClientOptions& options = client_->options();
-        const Route& route = client_->route();
-        std::unique_ptr<Connection> connection = pooled ? client_->take_idle_connection() : nullptr;
-        const bool reused = connection != nullptr;
-        if (!connection) {
-            connection = client_->new_connection();
-            result.ec = co_await async_establish(*connection, route, options, diag_);
-            if (result.ec) co_return result;
-        }
-        result.reached_server = true;
-        auto request = make_request(route.target, route.http_proxy(), endpoint_, body_, options.user_agent);
-        ExchangeFlags flags;
-        connection->tcp().expires_after(options.request_timeout);
-        result.ec = co_await connection->visit([&](auto& stream) {
-            return async_send_request(stream, request, route.http_proxy(), connection->read_buffer(), endpoint_,
-                                      options.max_response_size, body_.secret.reveal(), diag_, result.response, flags);
-        });
-        result.stale_reused_connection = result.ec && reused && flags.stale;
-        if (flags.keep_alive && !cancelled()) {
-            connection->tcp().expires_never();
-            client_->return_connection(std::move(connection));
-        }
-        co_return result;
+    // Reports an attempt to the RetryFsm, keeping a successful attempt's response.
+    RetryAction on_attempt(RetryFsm& fsm, Attempt& attempt, RawResponse& response) {
+        const AttemptOutcome outcome{
+            attempt.ec,          diag_.http_status(), attempt.reached_server, attempt.stale_reused_connection,
+            diag_.retry_after(), cancelled()};
+        if (!attempt.ec) response = std::move(attempt.response);
+        // The jitter's draw takes a lock: only failures need one.
+        return fsm.on_attempt(outcome, SteadyClock::now(), attempt.ec ? client_->random_draw() : 0.0);
     }
 
     std::shared_ptr<ClientImpl> client_;
@@ -322,11 +318,9 @@ ALATION_AUTH_DECL double ClientImpl::random_draw() {
 
 ALATION_AUTH_DECL void ClientImpl::async_exchange(Endpoint endpoint, RequestBody body, Diagnostics& diag,
                                                   ExchangeHandler handler) {
-    auto exchange = std::make_shared<Exchange>(shared_from_this(), endpoint, std::move(body), diag);
     const auto strand = client_detail::make_call_strand(executor_);
-    asio::co_spawn(
-        strand, [exchange]() -> asio::awaitable<ExchangeOutcome> { co_return co_await exchange->run(); },
-        SpawnCompletion<RawResponse>(std::move(handler), strand));
+    asio::co_spawn(strand, Exchange::run(Exchange(shared_from_this(), endpoint, std::move(body), diag)),
+                   SpawnCompletion<RawResponse>(std::move(handler), strand));
 }
 
 ALATION_AUTH_DECL void ClientImpl::async_connect(asio::ip::tcp::socket& socket, Diagnostics& diag,
