@@ -20,6 +20,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include <atomic>
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -87,6 +89,8 @@ private:
     ALATION_AUTH_DECL std::unique_ptr<Connection> new_connection();
     // A uniform draw in [0, 1) for the backoff's jitter.
     ALATION_AUTH_DECL double random_draw();
+    // The strand a call runs on, taken in turn from call_strands_.
+    ALATION_AUTH_DECL const executor_type& next_call_strand() noexcept;
 
     ALATION_AUTH_DECL ClientImpl(executor_type executor, Route route, ClientOptions options);
 
@@ -101,6 +105,11 @@ private:
 
     std::mutex random_mutex_;
     std::mt19937_64 random_;
+
+    // Made once: a strand made per call would cost two allocations. Calls that share one only
+    // take turns on the CPU; their I/O still overlaps.
+    std::vector<executor_type> call_strands_;
+    std::atomic<std::size_t> next_strand_{0};
 };
 
 /// Turns the raw 2xx body into `Result` and completes the caller's handler with it.

@@ -107,7 +107,7 @@ namespace alation::auth::detail {
 
 namespace client_detail {
 
-// A strand for one call: the caller's cancellation is delivered through it, so it never races
+// A strand for a call: the caller's cancellation is delivered through it, so it never races
 // the coroutine on a multi-threaded executor. A strand over the concrete io_context executor fits
 // in any_io_executor's small buffer; one over the type-erased executor would be allocated anew at
 // each of the dozen copies a call makes.
@@ -244,6 +244,11 @@ ALATION_AUTH_DECL std::shared_ptr<ClientImpl> ClientImpl::create(executor_type e
 
 ALATION_AUTH_DECL ClientImpl::ClientImpl(executor_type executor, Route route, ClientOptions options)
     : executor_(std::move(executor)), route_(std::move(route)), options_(std::move(options)) {
+    // Enough for the calls of a busy thread pool to rarely wait for each other.
+    constexpr std::size_t call_strand_count = 16;
+    call_strands_.reserve(call_strand_count);
+    for (std::size_t i = 0; i < call_strand_count; ++i)
+        call_strands_.push_back(client_detail::make_call_strand(executor_));
     {
         std::random_device device;
         std::seed_seq seed{device(), device(), device(), device()};
@@ -316,9 +321,13 @@ ALATION_AUTH_DECL double ClientImpl::random_draw() {
     return std::min(draw, std::nextafter(1.0, 0.0));
 }
 
+ALATION_AUTH_DECL const ClientImpl::executor_type& ClientImpl::next_call_strand() noexcept {
+    return call_strands_[next_strand_.fetch_add(1, std::memory_order_relaxed) % call_strands_.size()];
+}
+
 ALATION_AUTH_DECL void ClientImpl::async_exchange(Endpoint endpoint, RequestBody body, Diagnostics& diag,
                                                   ExchangeHandler handler) {
-    const auto strand = client_detail::make_call_strand(executor_);
+    const auto& strand = next_call_strand();
     asio::co_spawn(strand, Exchange::run(Exchange(shared_from_this(), endpoint, std::move(body), diag)),
                    SpawnCompletion<RawResponse>(std::move(handler), strand));
 }
