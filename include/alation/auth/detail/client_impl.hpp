@@ -68,16 +68,17 @@ public:
 
     /// Sends `body` to `endpoint`, with retries, and completes with the 2xx body; any other
     /// outcome is an error described in `diag`, which must outlive the operation. Completes on
-    /// the handler's associated executor (default: the client's), never inside this call.
+    /// the handler's associated executor (default: the client's), never inside this call;
+    /// `handler_executor` is that executor (completion_executor_of), or empty to ask `handler`.
     /// Per-operation cancellation of any type ends it with operation_aborted.
     ALATION_AUTH_DECL void async_exchange(Endpoint endpoint, RequestBody body, Diagnostics& diag,
-                                          ExchangeHandler handler);
+                                          executor_type handler_executor, ExchangeHandler handler);
 
     /// Connects `socket` to the target for the caller's own requests, by the route: directly, or
     /// through the proxy's CONNECT tunnel (for http targets too). No TLS, no retries; bounded by
     /// connect_timeout; `diag` must outlive the operation. Completes as async_exchange does.
     ALATION_AUTH_DECL void async_connect(boost::asio::ip::tcp::socket& socket, Diagnostics& diag,
-                                         ConnectHandler handler);
+                                         executor_type handler_executor, ConnectHandler handler);
 
 private:
     // The request/retry coroutine (client_impl.ipp).
@@ -111,6 +112,20 @@ private:
     std::vector<executor_type> call_strands_;
     std::atomic<std::size_t> next_strand_{0};
 };
+
+/// The executor `handler` completes on, as an any_io_executor, or empty when it cannot be one.
+/// Taken here, where the handler's type is known: once type-erased, the handler reports it as an
+/// any_completion_executor, which co_spawn would convert three times per call, each conversion
+/// wrapping the any_io_executor in a new heap allocation.
+template <class Handler>
+boost::asio::any_io_executor completion_executor_of(const Handler& handler,
+                                                    const boost::asio::any_io_executor& fallback) {
+    using Executor = boost::asio::associated_executor_t<Handler, boost::asio::any_io_executor>;
+    if constexpr (std::is_convertible_v<Executor, boost::asio::any_io_executor>)
+        return boost::asio::get_associated_executor(handler, fallback);
+    else
+        return {};
+}
 
 /// Turns the raw 2xx body into `Result` and completes the caller's handler with it.
 template <class Result>
@@ -156,7 +171,8 @@ struct ConnectInitiation {
     void operator()(Handler&& handler, Diagnostics* diag, boost::asio::ip::tcp::socket* socket) const {
         std::unique_ptr<Diagnostics> owned = diag ? nullptr : std::make_unique<Diagnostics>();
         Diagnostics& target = diag ? *diag : *owned;
-        impl->async_connect(*socket, target,
+        auto executor = completion_executor_of(handler, impl->get_executor());
+        impl->async_connect(*socket, target, std::move(executor),
                             adapt_handler(std::forward<Handler>(handler), OwnDiagnostics{std::move(owned)}));
     }
 };
@@ -186,7 +202,8 @@ struct CallInitiation {
                 boost::asio::append(std::move(parsing), make_error_code(Error::invalid_argument), RawResponse{}));
             return;
         }
-        impl->async_exchange(endpoint, std::move(body), *target, std::move(parsing));
+        auto executor = completion_executor_of(parsing, impl->get_executor());
+        impl->async_exchange(endpoint, std::move(body), *target, std::move(executor), std::move(parsing));
     }
 };
 

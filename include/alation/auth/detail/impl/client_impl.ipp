@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -40,7 +41,10 @@ using ExchangeOutcome = Outcome<RawResponse>;
 struct NoValue {};
 
 /// co_spawn's completion handler: completes the caller's handler, on the caller's associated
-/// executor, with the caller's allocator. The caller's cancellation slot is re-emitted here as
+/// executor, with the caller's allocator. That executor is given as an any_io_executor
+/// (completion_executor_of), which co_spawn copies without allocating; when the caller's executor
+/// cannot be one, co_spawn completes this on the call's strand and this dispatches the handler to
+/// its own executor. The caller's cancellation slot is re-emitted here as
 /// terminal cancellation, whatever its type: Beast's composed operations honour only terminal,
 /// and for these operations every type means the same (end the call, drop the connection).
 ///
@@ -54,7 +58,8 @@ public:
     using Handler = asio::any_completion_handler<
         std::conditional_t<std::is_same_v<Value, NoValue>, void(error_code), void(error_code, Value)>>;
 
-    SpawnCompletion(Handler handler, const asio::any_io_executor& call_strand) : handler_(std::move(handler)) {
+    SpawnCompletion(Handler handler, asio::any_io_executor handler_executor, const asio::any_io_executor& call_strand)
+        : handler_(std::move(handler)), handler_executor_(std::move(handler_executor)) {
         caller_slot_ = handler_.get_cancellation_slot();
         if (caller_slot_.is_connected()) {
             signal_ = std::make_shared<asio::cancellation_signal>();
@@ -74,20 +79,34 @@ public:
     }
     using allocator_type = typename Handler::allocator_type;
     allocator_type get_allocator() const noexcept { return handler_.get_allocator(); }
-    const Handler& handler() const noexcept { return handler_; }
+    /// The handler's executor, or empty when co_spawn must complete on the candidate (the strand).
+    const asio::any_io_executor& handler_executor() const noexcept { return handler_executor_; }
 
     void operator()(const std::exception_ptr& ex, Outcome<Value> outcome) {
         // Detach from the caller's slot before the caller may reuse it.
         if (caller_slot_.is_connected()) caller_slot_.clear();
         if (ex) std::rethrow_exception(ex);
-        if constexpr (std::is_same_v<Value, NoValue>)
-            std::move(handler_)(outcome.ec);
-        else
-            std::move(handler_)(outcome.ec, std::move(outcome.value));
+        if (handler_executor_) {
+            complete(std::move(handler_), std::move(outcome));
+        } else {
+            // On the strand: the handler's own executor is not an any_io_executor.
+            auto executor = asio::get_associated_executor(handler_);
+            asio::dispatch(executor, [handler = std::move(handler_), outcome = std::move(outcome)]() mutable {
+                complete(std::move(handler), std::move(outcome));
+            });
+        }
     }
 
 private:
+    static void complete(Handler handler, Outcome<Value> outcome) {
+        if constexpr (std::is_same_v<Value, NoValue>)
+            std::move(handler)(outcome.ec);
+        else
+            std::move(handler)(outcome.ec, std::move(outcome.value));
+    }
+
     Handler handler_;
+    asio::any_io_executor handler_executor_;
     asio::cancellation_slot caller_slot_;
     std::shared_ptr<asio::cancellation_signal> signal_;
 };
@@ -96,10 +115,10 @@ private:
 
 template <class Value, class Candidate>
 struct boost::asio::associated_executor<alation::auth::detail::SpawnCompletion<Value>, Candidate> {
-    using Handler = typename alation::auth::detail::SpawnCompletion<Value>::Handler;
-    using type = boost::asio::associated_executor_t<Handler, Candidate>;
+    using type = boost::asio::any_io_executor;
     static type get(const alation::auth::detail::SpawnCompletion<Value>& h, const Candidate& c = Candidate()) noexcept {
-        return boost::asio::get_associated_executor(h.handler(), c);
+        if (h.handler_executor()) return h.handler_executor();
+        return c;
     }
 };
 
@@ -326,14 +345,14 @@ ALATION_AUTH_DECL const ClientImpl::executor_type& ClientImpl::next_call_strand(
 }
 
 ALATION_AUTH_DECL void ClientImpl::async_exchange(Endpoint endpoint, RequestBody body, Diagnostics& diag,
-                                                  ExchangeHandler handler) {
+                                                  executor_type handler_executor, ExchangeHandler handler) {
     const auto& strand = next_call_strand();
     asio::co_spawn(strand, Exchange::run(Exchange(shared_from_this(), endpoint, std::move(body), diag)),
-                   SpawnCompletion<RawResponse>(std::move(handler), strand));
+                   SpawnCompletion<RawResponse>(std::move(handler), std::move(handler_executor), strand));
 }
 
 ALATION_AUTH_DECL void ClientImpl::async_connect(asio::ip::tcp::socket& socket, Diagnostics& diag,
-                                                 ConnectHandler handler) {
+                                                 executor_type handler_executor, ConnectHandler handler) {
     auto run = [self = shared_from_this(), &socket, &diag]() -> asio::awaitable<Outcome<NoValue>> {
         co_await asio::this_coro::throw_if_cancelled(false);
         const auto cancellation = co_await asio::this_coro::cancellation_state;
@@ -353,7 +372,8 @@ ALATION_AUTH_DECL void ClientImpl::async_connect(asio::ip::tcp::socket& socket, 
         co_return outcome;
     };
     const auto strand = client_detail::make_call_strand(socket.get_executor());
-    asio::co_spawn(strand, std::move(run), SpawnCompletion<NoValue>(std::move(handler), strand));
+    asio::co_spawn(strand, std::move(run),
+                   SpawnCompletion<NoValue>(std::move(handler), std::move(handler_executor), strand));
 }
 
 }  // namespace alation::auth::detail
