@@ -21,9 +21,11 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <memory_resource>
 #include <string>
 
 namespace alation::auth::detail {
@@ -190,8 +192,11 @@ public:
                 }
                 if (!attempt.ec) {
                     attempt.reached_server = true;
-                    auto request =
-                        make_request(route.target, route.http_proxy(), self.endpoint_, self.body_, options.user_agent);
+                    // The request's header fields, in this frame unless they outgrow it.
+                    std::array<char, 1024> header_storage;
+                    std::pmr::monotonic_buffer_resource header_memory(header_storage.data(), header_storage.size());
+                    auto request = make_request(route.target, route.http_proxy(), self.endpoint_, self.body_,
+                                                options.user_agent, header_memory);
                     ExchangeFlags flags;
                     connection->tcp().expires_after(options.request_timeout);
                     attempt.ec = co_await connection->visit([&](auto& stream) {
