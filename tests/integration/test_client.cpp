@@ -7,12 +7,15 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/execution/any_executor.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
@@ -155,6 +158,31 @@ TEST_CASE("callbacks: completion on the io_context, never inside the initiating 
     CHECK(bad_ec == Error::invalid_refresh_token);
     CHECK(diag.http_status() == 401);
     CHECK(diag.server_detail() == "Refresh token provided is invalid.");
+}
+
+TEST_CASE("completion on the handler's associated executor, whether or not it is an any_io_executor") {
+    Fixture f;
+    Client client = f.client();
+    RefreshToken refresh = f.refresh_token();
+    auto strand = asio::make_strand(f.io);
+    // A strand converts to any_io_executor; an executor with fewer properties does not, and takes
+    // the path where the call's executor dispatches the handler to the handler's own.
+    using NeverBlocking = asio::execution::any_executor<asio::execution::blocking_t::never_t>;
+    std::optional<bool> on_strand, on_never_blocking;
+    client.create_access_token(refresh, asio::bind_executor(strand, [&](error_code ec, AccessToken) {
+                                   CHECK_FALSE(ec);
+                                   on_strand = strand.running_in_this_thread();
+                               }));
+    client.create_access_token(refresh, asio::bind_executor(NeverBlocking(strand), [&](error_code ec, AccessToken t) {
+                                   CHECK_FALSE(ec);
+                                   CHECK(t.user_id == f.user_id);
+                                   on_never_blocking = strand.running_in_this_thread();
+                               }));
+    CHECK_FALSE(on_strand);  // not inline
+    CHECK_FALSE(on_never_blocking);
+    run_until(f.io, [&] { return on_strand && on_never_blocking; });
+    CHECK(*on_strand);
+    CHECK(*on_never_blocking);
 }
 
 TEST_CASE("a failure completes without running the handler inline, even before any I/O") {

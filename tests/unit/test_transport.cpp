@@ -14,7 +14,9 @@
 #include <boost/beast/_experimental/test/fail_count.hpp>
 #include <boost/beast/_experimental/test/stream.hpp>
 
+#include <array>
 #include <exception>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -202,12 +204,14 @@ Exchanged exchange(Pipe& pipe, std::size_t max_response_size = 64 * 1024, const 
                    const BaseUrl& to = catalog()) {
     Exchanged out;
     const RequestBody body = access_request();
-    auto request = make_request(to, http_proxy, Endpoint::create_access_token, body, "alation-auth-test");
+    auto request = make_request(to, http_proxy, Endpoint::create_access_token, body, "alation-auth-test",
+                                *std::pmr::new_delete_resource());
     out.ec =
         run(pipe.io, async_send_request(pipe.client, request, http_proxy, out.buffer, Endpoint::create_access_token,
                                         max_response_size, body.secret.reveal(), out.diag, out.response, out.flags));
-    // The request's copies of the body and the credentials are wiped once written.
-    CHECK(request.body().find("refresh-token-123") == std::string::npos);
+    // The request has no copy of the body, only a view; its copies of the credentials are wiped
+    // once written.
+    CHECK(request.body().data() == body.json.reveal().data());
     CHECK(std::string_view(request[http::field::authorization]).find("Y2xp") == std::string_view::npos);
     out.sent = pipe.sent();
     return out;
@@ -234,6 +238,26 @@ TEST_CASE("exchange: a 2xx JSON response, and the request as sent", "[transport]
     CHECK(out.sent.find("Authorization: Basic Y2xpZW50OnNlY3JldA==\r\n") != std::string::npos);
     CHECK(out.sent.find("Proxy-Authorization") == std::string::npos);
     CHECK(out.sent.ends_with(R"({"refresh_token":"refresh-token-123","user_id":7})"));
+}
+
+TEST_CASE("exchange: a header larger than its arena spills over and is sent whole", "[transport]") {
+    // The Client gives make_request a 1 KiB arena in its frame; a long path prefix or user agent
+    // must not be cut at its end.
+    const BaseUrl to = target("https://catalog.example.com/" + std::string(1500, 'p'));
+    const std::string user_agent(3000, 'u');
+    std::array<char, 64> storage;
+    std::pmr::monotonic_buffer_resource arena(storage.data(), storage.size());
+    Pipe pipe(ok_response());
+    const RequestBody body = access_request();
+    auto request = make_request(to, nullptr, Endpoint::create_access_token, body, user_agent, arena);
+    Exchanged out;
+    out.ec = run(pipe.io, async_send_request(pipe.client, request, nullptr, out.buffer, Endpoint::create_access_token,
+                                             64 * 1024, body.secret.reveal(), out.diag, out.response, out.flags));
+    REQUIRE_FALSE(out.ec);
+    const std::string sent = pipe.sent();
+    CHECK(sent.rfind("POST /" + std::string(1500, 'p') + "/integration/v1/createAPIAccessToken/ HTTP/1.1\r\n", 0) == 0);
+    CHECK(sent.find("User-Agent: " + user_agent + "\r\n") != std::string::npos);
+    CHECK(sent.ends_with(body.json.reveal()));
 }
 
 TEST_CASE("exchange: http through a proxy uses the absolute form and Proxy-Authorization", "[transport][proxy]") {

@@ -19,6 +19,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 
+#include <atomic>
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -65,16 +67,17 @@ public:
 
     /// Sends `body` to `endpoint`, with retries, and completes with the 2xx body; any other
     /// outcome is an error described in `diag`, which must outlive the operation. Completes on
-    /// the handler's associated executor (default: the client's), never inside this call.
+    /// the handler's associated executor (default: the client's), never inside this call;
+    /// `handler_executor` is that executor (completion_executor_of), or empty to ask `handler`.
     /// Per-operation cancellation of any type ends it with operation_aborted.
     ALATION_AUTH_DECL void async_exchange(Endpoint endpoint, RequestBody body, Diagnostics& diag,
-                                          ExchangeHandler handler);
+                                          executor_type handler_executor, ExchangeHandler handler);
 
     /// Connects `socket` to the target for the caller's own requests, by the route: directly, or
     /// through the proxy's CONNECT tunnel (for http targets too). No TLS, no retries; bounded by
     /// connect_timeout; `diag` must outlive the operation. Completes as async_exchange does.
     ALATION_AUTH_DECL void async_connect(boost::asio::ip::tcp::socket& socket, Diagnostics& diag,
-                                         ConnectHandler handler);
+                                         executor_type handler_executor, ConnectHandler handler);
 
 private:
     // The request/retry coroutine (client_impl.ipp).
@@ -86,6 +89,8 @@ private:
     ALATION_AUTH_DECL std::unique_ptr<Connection> new_connection();
     // A uniform draw in [0, 1) for the backoff's jitter.
     ALATION_AUTH_DECL double random_draw();
+    // The strand a call runs on, taken in turn from call_strands_.
+    ALATION_AUTH_DECL const executor_type& next_call_strand() noexcept;
 
     ALATION_AUTH_DECL ClientImpl(executor_type executor, Route route, ClientOptions options);
 
@@ -100,7 +105,26 @@ private:
 
     std::mutex random_mutex_;
     std::mt19937_64 random_;
+
+    // Made once: a strand made per call would cost two allocations. Calls that share one only
+    // take turns on the CPU; their I/O still overlaps.
+    std::vector<executor_type> call_strands_;
+    std::atomic<std::size_t> next_strand_{0};
 };
+
+/// The executor `handler` completes on, as an any_io_executor, or empty when it cannot be one.
+/// Taken here, where the handler's type is known: once type-erased, the handler reports it as an
+/// any_completion_executor, which co_spawn would convert three times per call, each conversion
+/// wrapping the any_io_executor in a new heap allocation.
+template <class Handler>
+boost::asio::any_io_executor completion_executor_of(const Handler& handler,
+                                                    const boost::asio::any_io_executor& fallback) {
+    using Executor = boost::asio::associated_executor_t<Handler, boost::asio::any_io_executor>;
+    if constexpr (std::is_convertible_v<Executor, boost::asio::any_io_executor>)
+        return boost::asio::get_associated_executor(handler, fallback);
+    else
+        return {};
+}
 
 /// Turns the raw 2xx body into `Result` and completes the caller's handler with it.
 template <class Result>
@@ -146,7 +170,8 @@ struct ConnectInitiation {
     void operator()(Handler&& handler, Diagnostics* diag, boost::asio::ip::tcp::socket* socket) const {
         std::unique_ptr<Diagnostics> owned = diag ? nullptr : std::make_unique<Diagnostics>();
         Diagnostics& target = diag ? *diag : *owned;
-        impl->async_connect(*socket, target,
+        auto executor = completion_executor_of(handler, impl->get_executor());
+        impl->async_connect(*socket, target, std::move(executor),
                             adapt_handler(std::forward<Handler>(handler), OwnDiagnostics{std::move(owned)}));
     }
 };
@@ -176,7 +201,8 @@ struct CallInitiation {
                 boost::asio::append(std::move(parsing), make_error_code(Error::invalid_argument), RawResponse{}));
             return;
         }
-        impl->async_exchange(endpoint, std::move(body), *target, std::move(parsing));
+        auto executor = completion_executor_of(parsing, impl->get_executor());
+        impl->async_exchange(endpoint, std::move(body), *target, std::move(executor), std::move(parsing));
     }
 };
 

@@ -29,6 +29,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/span_body.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
@@ -38,6 +39,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory_resource>
 #include <string>
 #include <string_view>
 
@@ -58,7 +60,8 @@ inline void wipe(beast::flat_buffer& buffer) {
 }
 
 // Beast frees its fields without wiping them; these hold credentials.
-inline void wipe_field(http::request<http::string_body>& request, http::field name) {
+template <class Request>
+void wipe_field(Request& request, http::field name) {
     if (auto it = request.find(name); it != request.end()) {
         const auto value = it->value();
         OPENSSL_cleanse(const_cast<char*>(value.data()), value.size());
@@ -144,21 +147,33 @@ boost::asio::awaitable<error_code> async_open_tunnel(Stream& stream, const BaseU
     co_return classify_connect_response(proxy, parser.status(), parser.proxy_authenticate(), body, diag);
 }
 
-/// A request to `target`'s `endpoint`. Through a proxy to an http target (`http_proxy` not null),
-/// the absolute-form request target and the proxy's Proxy-Authorization; through a tunnel, or
-/// directly, the origin form. The body and credentials are copied in; send it with
-/// async_send_request, which wipes them.
-inline boost::beast::http::request<boost::beast::http::string_body> make_request(const BaseUrl& target,
-                                                                                 const ProxyEndpoint* http_proxy,
-                                                                                 Endpoint endpoint,
-                                                                                 const RequestBody& body,
-                                                                                 std::string_view user_agent) {
+/// A request as the Client sends it: its body is a view of the RequestBody's JSON, so there is no
+/// copy of it to allocate or wipe, and its header fields live in a memory resource of the
+/// caller's (the exchange's arena), not in one heap block per field.
+using OutgoingRequest =
+    boost::beast::http::request<boost::beast::http::span_body<const char>,
+                                boost::beast::http::basic_fields<std::pmr::polymorphic_allocator<char>>>;
+
+/// A request to `target`'s `endpoint`, its header allocated from `memory`. Through a proxy to an
+/// http target (`http_proxy` not null), the absolute-form request target and the proxy's
+/// Proxy-Authorization; through a tunnel, or directly, the origin form. The credentials are
+/// copied into the header; `body` must outlive the request. Send it with async_send_request,
+/// which wipes the credentials.
+inline OutgoingRequest make_request(const BaseUrl& target, const ProxyEndpoint* http_proxy, Endpoint endpoint,
+                                    const RequestBody& body, std::string_view user_agent,
+                                    std::pmr::memory_resource& memory) {
     namespace http = boost::beast::http;
-    std::string request_target;
-    if (http_proxy) request_target = "http://" + target.host_header;
+    std::pmr::string request_target(&memory);
+    if (http_proxy) {
+        request_target = "http://";
+        request_target += target.host_header;
+    }
     request_target += target.path_prefix;
     request_target += path(endpoint);
-    http::request<http::string_body> request{http::verb::post, request_target, 11};
+    const std::string_view json = body.json.reveal();
+    OutgoingRequest request(http::verb::post, request_target, 11,
+                            boost::beast::span<const char>(json.data(), json.size()),
+                            std::pmr::polymorphic_allocator<char>(&memory));
     request.set(http::field::host, target.host_header);
     request.set(http::field::user_agent, user_agent);
     request.set(http::field::content_type, body.content_type);
@@ -166,7 +181,6 @@ inline boost::beast::http::request<boost::beast::http::string_body> make_request
     if (!body.authorization.empty()) request.set(http::field::authorization, body.authorization.reveal());
     if (http_proxy && !http_proxy->authorization.empty())
         request.set(http::field::proxy_authorization, http_proxy->authorization.reveal());
-    request.body().assign(body.json.reveal());
     request.prepare_payload();
     return request;
 }
@@ -179,7 +193,7 @@ struct ExchangeFlags {
     bool keep_alive = false;
 };
 
-/// Writes `request`, wiping its body and credential headers once written, and reads the
+/// Writes `request`, wiping its credential headers once written, and reads the
 /// response, header and body together within `max_response_size`. A 2xx with a JSON (or no)
 /// Content-Type completes with {} and its body in `response`; a non-2xx is classified by
 /// classify_error_response (the server's words in diag, `secret` redacted), except a 407 from
@@ -191,11 +205,11 @@ struct ExchangeFlags {
 /// that its storage is not allocated anew for each; it is left empty and wiped, and bytes past
 /// the response (which no server sends unasked) end the connection's reuse.
 template <class Stream>
-boost::asio::awaitable<error_code> async_send_request(
-    Stream& stream, boost::beast::http::request<boost::beast::http::string_body>& request,
-    const ProxyEndpoint* http_proxy, boost::beast::flat_buffer& buffer, Endpoint endpoint,
-    std::size_t max_response_size, std::string_view secret, Diagnostics& diag, RawResponse& response,
-    ExchangeFlags& flags) {
+boost::asio::awaitable<error_code> async_send_request(Stream& stream, OutgoingRequest& request,
+                                                      const ProxyEndpoint* http_proxy,
+                                                      boost::beast::flat_buffer& buffer, Endpoint endpoint,
+                                                      std::size_t max_response_size, std::string_view secret,
+                                                      Diagnostics& diag, RawResponse& response, ExchangeFlags& flags) {
     namespace asio = boost::asio;
     namespace beast = boost::beast;
     namespace http = boost::beast::http;
@@ -204,7 +218,6 @@ boost::asio::awaitable<error_code> async_send_request(
 
     response.requested_at = SteadyClock::now();
     auto [write_ec, written] = co_await http::async_write(stream, request, asio::as_tuple(asio::use_awaitable));
-    Secret::wipe(request.body());
     transport_detail::wipe_field(request, http::field::authorization);
     transport_detail::wipe_field(request, http::field::proxy_authorization);
     if (write_ec) {

@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -20,9 +21,11 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <memory_resource>
 #include <string>
 
 namespace alation::auth::detail {
@@ -40,21 +43,26 @@ using ExchangeOutcome = Outcome<RawResponse>;
 struct NoValue {};
 
 /// co_spawn's completion handler: completes the caller's handler, on the caller's associated
-/// executor, with the caller's allocator. The caller's cancellation slot is re-emitted here as
-/// terminal cancellation, whatever its type: Beast's composed operations honour only terminal,
-/// and for these operations every type means the same (end the call, drop the connection).
+/// executor, with the caller's allocator. That executor is given as an any_io_executor
+/// (completion_executor_of), which co_spawn copies without allocating; when the caller's
+/// executor cannot be one, co_spawn completes this on the call's executor and this dispatches
+/// the handler to its own. The caller's cancellation slot is re-emitted here as terminal
+/// cancellation, whatever its type: Beast's composed operations honour only terminal, and for
+/// these operations every type means the same (end the call, drop the connection).
 ///
-/// The re-emission goes through the call's strand and a signal the handler shares: co_spawn's
-/// cancellation handler (Asio 1.81) dispatches to the strand with a raw pointer into the
-/// signal's slot, so a cancellation from another thread must reach the strand before it, and
-/// must find nothing once the call has completed and its handler is gone.
+/// The re-emission goes through the call's strand (a call that can be cancelled runs on one) and
+/// a signal the handler shares: co_spawn's cancellation handler (Asio 1.81) dispatches to the
+/// strand with a raw pointer into the signal's slot, so a cancellation from another thread must
+/// reach the strand before it, and must find nothing once the call has completed and its handler
+/// is gone.
 template <class Value>
 class SpawnCompletion {
 public:
     using Handler = asio::any_completion_handler<
         std::conditional_t<std::is_same_v<Value, NoValue>, void(error_code), void(error_code, Value)>>;
 
-    SpawnCompletion(Handler handler, const asio::any_io_executor& call_strand) : handler_(std::move(handler)) {
+    SpawnCompletion(Handler handler, asio::any_io_executor handler_executor, const asio::any_io_executor& call_strand)
+        : handler_(std::move(handler)), handler_executor_(std::move(handler_executor)) {
         caller_slot_ = handler_.get_cancellation_slot();
         if (caller_slot_.is_connected()) {
             signal_ = std::make_shared<asio::cancellation_signal>();
@@ -74,20 +82,34 @@ public:
     }
     using allocator_type = typename Handler::allocator_type;
     allocator_type get_allocator() const noexcept { return handler_.get_allocator(); }
-    const Handler& handler() const noexcept { return handler_; }
+    /// The handler's executor, or empty when co_spawn must complete on the call's executor.
+    const asio::any_io_executor& handler_executor() const noexcept { return handler_executor_; }
 
     void operator()(const std::exception_ptr& ex, Outcome<Value> outcome) {
         // Detach from the caller's slot before the caller may reuse it.
         if (caller_slot_.is_connected()) caller_slot_.clear();
         if (ex) std::rethrow_exception(ex);
-        if constexpr (std::is_same_v<Value, NoValue>)
-            std::move(handler_)(outcome.ec);
-        else
-            std::move(handler_)(outcome.ec, std::move(outcome.value));
+        if (handler_executor_) {
+            complete(std::move(handler_), std::move(outcome));
+        } else {
+            // On the call's executor: the handler's own is not an any_io_executor.
+            auto executor = asio::get_associated_executor(handler_);
+            asio::dispatch(executor, [handler = std::move(handler_), outcome = std::move(outcome)]() mutable {
+                complete(std::move(handler), std::move(outcome));
+            });
+        }
     }
 
 private:
+    static void complete(Handler handler, Outcome<Value> outcome) {
+        if constexpr (std::is_same_v<Value, NoValue>)
+            std::move(handler)(outcome.ec);
+        else
+            std::move(handler)(outcome.ec, std::move(outcome.value));
+    }
+
     Handler handler_;
+    asio::any_io_executor handler_executor_;
     asio::cancellation_slot caller_slot_;
     std::shared_ptr<asio::cancellation_signal> signal_;
 };
@@ -96,10 +118,10 @@ private:
 
 template <class Value, class Candidate>
 struct boost::asio::associated_executor<alation::auth::detail::SpawnCompletion<Value>, Candidate> {
-    using Handler = typename alation::auth::detail::SpawnCompletion<Value>::Handler;
-    using type = boost::asio::associated_executor_t<Handler, Candidate>;
+    using type = boost::asio::any_io_executor;
     static type get(const alation::auth::detail::SpawnCompletion<Value>& h, const Candidate& c = Candidate()) noexcept {
-        return boost::asio::get_associated_executor(h.handler(), c);
+        if (h.handler_executor()) return h.handler_executor();
+        return c;
     }
 };
 
@@ -107,7 +129,7 @@ namespace alation::auth::detail {
 
 namespace client_detail {
 
-// A strand for one call: the caller's cancellation is delivered through it, so it never races
+// A strand for a call: the caller's cancellation is delivered through it, so it never races
 // the coroutine on a multi-threaded executor. A strand over the concrete io_context executor fits
 // in any_io_executor's small buffer; one over the type-erased executor would be allocated anew at
 // each of the dozen copies a call makes.
@@ -131,24 +153,74 @@ inline void redact_diagnostics(Diagnostics& diag, std::string_view secret) {
 
 }  // namespace client_detail
 
-/// One call: attempts, each on a pooled or new connection, with the backoff between them.
+/// One call: attempts, each on a pooled or new connection, with the backoff between them. It
+/// lives in the frame of its coroutine, run(), which is the only one a call spawns: each nested
+/// coroutine would cost a frame that Asio's recycling allocator (two blocks per thread) cannot
+/// serve, and a separate heap Exchange another allocation.
 class Exchange {
 public:
     Exchange(std::shared_ptr<ClientImpl> client, Endpoint endpoint, RequestBody body, Diagnostics& diag)
         : client_(std::move(client)), endpoint_(endpoint), body_(std::move(body)), diag_(diag) {}
 
-    asio::awaitable<ExchangeOutcome> run() {
+    /// Executes what the RetryFsm decides, and completes with the outcome of the call.
+    static asio::awaitable<ExchangeOutcome> run(Exchange self) {
         ExchangeOutcome outcome;
         try {
             co_await asio::this_coro::throw_if_cancelled(false);
-            cancellation_ = co_await asio::this_coro::cancellation_state;
-            outcome = co_await retry_loop();
+            self.cancellation_ = co_await asio::this_coro::cancellation_state;
+            const ClientOptions& options = self.client_->options();
+            const Route& route = self.client_->route();
+            RetryFsm fsm(self.endpoint_, options.retry);
+            asio::steady_timer timer(self.client_->get_executor());
+            RawResponse response;
+            RetryAction action = fsm.start(SteadyClock::now());
+            while (action.kind != RetryAction::Kind::complete) {
+                if (action.kind == RetryAction::Kind::wait) {
+                    timer.expires_after(action.delay);
+                    auto [wait_ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+                    action = fsm.on_wait_done(wait_ec);
+                    continue;
+                }
+                // One attempt, on a pooled connection unless the last one went stale.
+                self.diag_.clear();
+                Attempt attempt;
+                std::unique_ptr<Connection> connection =
+                    action.kind == RetryAction::Kind::attempt ? self.client_->take_idle_connection() : nullptr;
+                const bool reused = connection != nullptr;
+                if (!connection) {
+                    connection = self.client_->new_connection();
+                    attempt.ec = co_await async_establish(*connection, route, options, self.diag_);
+                }
+                if (!attempt.ec) {
+                    attempt.reached_server = true;
+                    // The request's header fields, in this frame unless they outgrow it.
+                    std::array<char, 1024> header_storage;
+                    std::pmr::monotonic_buffer_resource header_memory(header_storage.data(), header_storage.size());
+                    auto request = make_request(route.target, route.http_proxy(), self.endpoint_, self.body_,
+                                                options.user_agent, header_memory);
+                    ExchangeFlags flags;
+                    connection->tcp().expires_after(options.request_timeout);
+                    attempt.ec = co_await connection->visit([&](auto& stream) {
+                        return async_send_request(stream, request, route.http_proxy(), connection->read_buffer(),
+                                                  self.endpoint_, options.max_response_size, self.body_.secret.reveal(),
+                                                  self.diag_, attempt.response, flags);
+                    });
+                    attempt.stale_reused_connection = attempt.ec && reused && flags.stale;
+                    if (flags.keep_alive && !self.cancelled()) {
+                        connection->tcp().expires_never();
+                        self.client_->return_connection(std::move(connection));
+                    }
+                }
+                action = self.on_attempt(fsm, attempt, response);
+            }
+            outcome.ec = action.ec;
+            if (!outcome.ec) outcome.value = std::move(response);
         } catch (const boost::system::system_error& e) {
             outcome.ec = e.code();
         }
-        if (outcome.ec && cancelled()) outcome.ec = asio::error::operation_aborted;
+        if (outcome.ec && self.cancelled()) outcome.ec = asio::error::operation_aborted;
         if (outcome.ec) outcome.value = {};
-        client_detail::redact_diagnostics(diag_, body_.secret.reveal());
+        client_detail::redact_diagnostics(self.diag_, self.body_.secret.reveal());
         co_return outcome;
     }
 
@@ -164,65 +236,14 @@ private:
 
     bool cancelled() const { return cancellation_.cancelled() != asio::cancellation_type::none; }
 
-    // Executes what the RetryFsm decides.
-    asio::awaitable<ExchangeOutcome> retry_loop() {
-        RetryFsm fsm(endpoint_, client_->options().retry);
-        asio::steady_timer timer(client_->get_executor());
-        RawResponse response;
-        for (RetryAction action = fsm.start(SteadyClock::now());;) {
-            switch (action.kind) {
-            case RetryAction::Kind::attempt:
-            case RetryAction::Kind::attempt_on_new_connection: {
-                diag_.clear();
-                Attempt result = co_await attempt_once(action.kind == RetryAction::Kind::attempt);
-                const AttemptOutcome outcome{
-                    result.ec,           diag_.http_status(), result.reached_server, result.stale_reused_connection,
-                    diag_.retry_after(), cancelled()};
-                if (!result.ec) response = std::move(result.response);
-                // The jitter's draw takes a lock: only failures need one.
-                action = fsm.on_attempt(outcome, SteadyClock::now(), result.ec ? client_->random_draw() : 0.0);
-                break;
-            }
-            case RetryAction::Kind::wait: {
-                timer.expires_after(action.delay);
-                auto [wait_ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-                action = fsm.on_wait_done(wait_ec);
-                break;
-            }
-            case RetryAction::Kind::complete:
-                if (action.ec) response = {};
-                co_return ExchangeOutcome{action.ec, std::move(response)};
-            }
-        }
-    }
-
-    // One request, on a pooled connection when `pooled` and the pool has one for the route, else
-    // on a new one.
-    asio::awaitable<Attempt> attempt_once(bool pooled) {
-        Attempt result;
-        const ClientOptions& options = client_->options();
-        const Route& route = client_->route();
-        std::unique_ptr<Connection> connection = pooled ? client_->take_idle_connection() : nullptr;
-        const bool reused = connection != nullptr;
-        if (!connection) {
-            connection = client_->new_connection();
-            result.ec = co_await async_establish(*connection, route, options, diag_);
-            if (result.ec) co_return result;
-        }
-        result.reached_server = true;
-        auto request = make_request(route.target, route.http_proxy(), endpoint_, body_, options.user_agent);
-        ExchangeFlags flags;
-        connection->tcp().expires_after(options.request_timeout);
-        result.ec = co_await connection->visit([&](auto& stream) {
-            return async_send_request(stream, request, route.http_proxy(), connection->read_buffer(), endpoint_,
-                                      options.max_response_size, body_.secret.reveal(), diag_, result.response, flags);
-        });
-        result.stale_reused_connection = result.ec && reused && flags.stale;
-        if (flags.keep_alive && !cancelled()) {
-            connection->tcp().expires_never();
-            client_->return_connection(std::move(connection));
-        }
-        co_return result;
+    // Reports an attempt to the RetryFsm, keeping a successful attempt's response.
+    RetryAction on_attempt(RetryFsm& fsm, Attempt& attempt, RawResponse& response) {
+        const AttemptOutcome outcome{
+            attempt.ec,          diag_.http_status(), attempt.reached_server, attempt.stale_reused_connection,
+            diag_.retry_after(), cancelled()};
+        if (!attempt.ec) response = std::move(attempt.response);
+        // The jitter's draw takes a lock: only failures need one.
+        return fsm.on_attempt(outcome, SteadyClock::now(), attempt.ec ? client_->random_draw() : 0.0);
     }
 
     std::shared_ptr<ClientImpl> client_;
@@ -248,6 +269,11 @@ ALATION_AUTH_DECL std::shared_ptr<ClientImpl> ClientImpl::create(executor_type e
 
 ALATION_AUTH_DECL ClientImpl::ClientImpl(executor_type executor, Route route, ClientOptions options)
     : executor_(std::move(executor)), route_(std::move(route)), options_(std::move(options)) {
+    // Enough for the calls of a busy thread pool to rarely wait for each other.
+    constexpr std::size_t call_strand_count = 16;
+    call_strands_.reserve(call_strand_count);
+    for (std::size_t i = 0; i < call_strand_count; ++i)
+        call_strands_.push_back(client_detail::make_call_strand(executor_));
     {
         std::random_device device;
         std::seed_seq seed{device(), device(), device(), device()};
@@ -320,17 +346,21 @@ ALATION_AUTH_DECL double ClientImpl::random_draw() {
     return std::min(draw, std::nextafter(1.0, 0.0));
 }
 
+ALATION_AUTH_DECL const ClientImpl::executor_type& ClientImpl::next_call_strand() noexcept {
+    return call_strands_[next_strand_.fetch_add(1, std::memory_order_relaxed) % call_strands_.size()];
+}
+
 ALATION_AUTH_DECL void ClientImpl::async_exchange(Endpoint endpoint, RequestBody body, Diagnostics& diag,
-                                                  ExchangeHandler handler) {
-    auto exchange = std::make_shared<Exchange>(shared_from_this(), endpoint, std::move(body), diag);
-    const auto strand = client_detail::make_call_strand(executor_);
-    asio::co_spawn(
-        strand, [exchange]() -> asio::awaitable<ExchangeOutcome> { co_return co_await exchange->run(); },
-        SpawnCompletion<RawResponse>(std::move(handler), strand));
+                                                  executor_type handler_executor, ExchangeHandler handler) {
+    // A call its caller cannot cancel needs no strand: only its own coroutine touches it, one
+    // handler at a time, and each hop through a strand costs a trip through the scheduler.
+    const auto& executor = handler.get_cancellation_slot().is_connected() ? next_call_strand() : executor_;
+    asio::co_spawn(executor, Exchange::run(Exchange(shared_from_this(), endpoint, std::move(body), diag)),
+                   SpawnCompletion<RawResponse>(std::move(handler), std::move(handler_executor), executor));
 }
 
 ALATION_AUTH_DECL void ClientImpl::async_connect(asio::ip::tcp::socket& socket, Diagnostics& diag,
-                                                 ConnectHandler handler) {
+                                                 executor_type handler_executor, ConnectHandler handler) {
     auto run = [self = shared_from_this(), &socket, &diag]() -> asio::awaitable<Outcome<NoValue>> {
         co_await asio::this_coro::throw_if_cancelled(false);
         const auto cancellation = co_await asio::this_coro::cancellation_state;
@@ -349,8 +379,12 @@ ALATION_AUTH_DECL void ClientImpl::async_connect(asio::ip::tcp::socket& socket, 
             outcome.ec = asio::error::operation_aborted;
         co_return outcome;
     };
-    const auto strand = client_detail::make_call_strand(socket.get_executor());
-    asio::co_spawn(strand, std::move(run), SpawnCompletion<NoValue>(std::move(handler), strand));
+    // As in async_exchange, only a call that can be cancelled needs a strand.
+    const auto executor = handler.get_cancellation_slot().is_connected()
+                              ? client_detail::make_call_strand(socket.get_executor())
+                              : socket.get_executor();
+    asio::co_spawn(executor, std::move(run),
+                   SpawnCompletion<NoValue>(std::move(handler), std::move(handler_executor), executor));
 }
 
 }  // namespace alation::auth::detail
