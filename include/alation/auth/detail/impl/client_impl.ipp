@@ -44,17 +44,16 @@ struct NoValue {};
 
 /// co_spawn's completion handler: completes the caller's handler, on the caller's associated
 /// executor, with the caller's allocator. That executor is given as an any_io_executor
-/// (completion_executor_of), which co_spawn copies without allocating; when the caller's
-/// executor cannot be one, co_spawn completes this on the call's executor and this dispatches
-/// the handler to its own. The caller's cancellation slot is re-emitted here as terminal
-/// cancellation, whatever its type: Beast's composed operations honour only terminal, and for
-/// these operations every type means the same (end the call, drop the connection).
+/// (completion_executor_of), which co_spawn copies without allocating; when the caller's executor
+/// cannot be one, co_spawn completes this on the call's strand and this dispatches the handler to
+/// its own executor. The caller's cancellation slot is re-emitted here as
+/// terminal cancellation, whatever its type: Beast's composed operations honour only terminal,
+/// and for these operations every type means the same (end the call, drop the connection).
 ///
-/// The re-emission goes through the call's strand (a call that can be cancelled runs on one) and
-/// a signal the handler shares: co_spawn's cancellation handler (Asio 1.81) dispatches to the
-/// strand with a raw pointer into the signal's slot, so a cancellation from another thread must
-/// reach the strand before it, and must find nothing once the call has completed and its handler
-/// is gone.
+/// The re-emission goes through the call's strand and a signal the handler shares: co_spawn's
+/// cancellation handler (Asio 1.81) dispatches to the strand with a raw pointer into the
+/// signal's slot, so a cancellation from another thread must reach the strand before it, and
+/// must find nothing once the call has completed and its handler is gone.
 template <class Value>
 class SpawnCompletion {
 public:
@@ -82,7 +81,7 @@ public:
     }
     using allocator_type = typename Handler::allocator_type;
     allocator_type get_allocator() const noexcept { return handler_.get_allocator(); }
-    /// The handler's executor, or empty when co_spawn must complete on the call's executor.
+    /// The handler's executor, or empty when co_spawn must complete on the candidate (the strand).
     const asio::any_io_executor& handler_executor() const noexcept { return handler_executor_; }
 
     void operator()(const std::exception_ptr& ex, Outcome<Value> outcome) {
@@ -92,7 +91,7 @@ public:
         if (handler_executor_) {
             complete(std::move(handler_), std::move(outcome));
         } else {
-            // On the call's executor: the handler's own is not an any_io_executor.
+            // On the strand: the handler's own executor is not an any_io_executor.
             auto executor = asio::get_associated_executor(handler_);
             asio::dispatch(executor, [handler = std::move(handler_), outcome = std::move(outcome)]() mutable {
                 complete(std::move(handler), std::move(outcome));
@@ -352,11 +351,9 @@ ALATION_AUTH_DECL const ClientImpl::executor_type& ClientImpl::next_call_strand(
 
 ALATION_AUTH_DECL void ClientImpl::async_exchange(Endpoint endpoint, RequestBody body, Diagnostics& diag,
                                                   executor_type handler_executor, ExchangeHandler handler) {
-    // A call its caller cannot cancel needs no strand: only its own coroutine touches it, one
-    // handler at a time, and each hop through a strand costs a trip through the scheduler.
-    const auto& executor = handler.get_cancellation_slot().is_connected() ? next_call_strand() : executor_;
-    asio::co_spawn(executor, Exchange::run(Exchange(shared_from_this(), endpoint, std::move(body), diag)),
-                   SpawnCompletion<RawResponse>(std::move(handler), std::move(handler_executor), executor));
+    const auto& strand = next_call_strand();
+    asio::co_spawn(strand, Exchange::run(Exchange(shared_from_this(), endpoint, std::move(body), diag)),
+                   SpawnCompletion<RawResponse>(std::move(handler), std::move(handler_executor), strand));
 }
 
 ALATION_AUTH_DECL void ClientImpl::async_connect(asio::ip::tcp::socket& socket, Diagnostics& diag,
@@ -379,12 +376,9 @@ ALATION_AUTH_DECL void ClientImpl::async_connect(asio::ip::tcp::socket& socket, 
             outcome.ec = asio::error::operation_aborted;
         co_return outcome;
     };
-    // As in async_exchange, only a call that can be cancelled needs a strand.
-    const auto executor = handler.get_cancellation_slot().is_connected()
-                              ? client_detail::make_call_strand(socket.get_executor())
-                              : socket.get_executor();
-    asio::co_spawn(executor, std::move(run),
-                   SpawnCompletion<NoValue>(std::move(handler), std::move(handler_executor), executor));
+    const auto strand = client_detail::make_call_strand(socket.get_executor());
+    asio::co_spawn(strand, std::move(run),
+                   SpawnCompletion<NoValue>(std::move(handler), std::move(handler_executor), strand));
 }
 
 }  // namespace alation::auth::detail
