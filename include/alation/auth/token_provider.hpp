@@ -104,19 +104,19 @@ public:
     /// when it is the same user's and expires later (see ProviderOptions::token_store).
     /// Throws std::invalid_argument when options.share_access_tokens is set without a store
     /// that shares access tokens.
-    ALATION_AUTH_DECL TokenProvider(Client client, RefreshToken refresh_token, ProviderOptions options = {});
+    ALATION_AUTH_DECL TokenProvider(const Client& client, RefreshToken refresh_token, ProviderOptions options = {});
 
     /// For a refresh token known only by its value: its expiry is learnt from
     /// validateRefreshToken when RefreshPolicy::regenerate_refresh_token is on. A stored token
     /// for the same user_id, if any, is preferred to it.
-    ALATION_AUTH_DECL TokenProvider(Client client, Secret refresh_token, std::int64_t user_id,
+    ALATION_AUTH_DECL TokenProvider(const Client& client, Secret refresh_token, std::int64_t user_id,
                                     ProviderOptions options = {});
 
     /// Over OAuth 2.0 client credentials: JWTs from Client::create_oauth_token, refreshed like
     /// any access token. A refused client (Error::invalid_client_credentials) is final, never
     /// retried in a loop. RefreshPolicy::regenerate_refresh_token does not apply; token_store
     /// serves only to share JWTs (ProviderOptions::share_access_tokens).
-    ALATION_AUTH_DECL TokenProvider(Client client, OAuthClientCredentials credentials,
+    ALATION_AUTH_DECL TokenProvider(const Client& client, OAuthClientCredentials credentials,
                                     const ProviderOptions& options = {});
 
     /// Over any token source, e.g. a program's own; starts minting at once on a strand of
@@ -238,7 +238,7 @@ public:
 private:
     using Impl = detail::ProviderFront;
 
-    ALATION_AUTH_DECL TokenProvider(Client client, RefreshToken refresh_token, bool expiry_known,
+    ALATION_AUTH_DECL TokenProvider(const Client& client, RefreshToken refresh_token, bool expiry_known,
                                     ProviderOptions options);
 
     struct AuthorizeInitiation {
@@ -251,12 +251,13 @@ private:
                 impl->complete_usable(std::forward<Handler>(handler), error_code{});
                 return;
             }
-            impl->async_wait(detail::adapt_handler(std::forward<Handler>(handler),
-                                                   [request, header](auto&& h, error_code ec, Impl::TokenPtr token) {
-                                                       if (!ec) set_token_header(*request, token->token.value, header);
-                                                       std::move(h)(ec);
-                                                   }),
-                             diag);
+            impl->async_wait(
+                detail::adapt_handler(std::forward<Handler>(handler),
+                                      [request, header](auto&& h, error_code ec, const Impl::TokenPtr& token) {
+                                          if (!ec) set_token_header(*request, token->token.value, header);
+                                          std::forward<decltype(h)>(h)(ec);
+                                      }),
+                diag);
         }
     };
 
@@ -270,8 +271,9 @@ private:
                 return;
             }
             impl->async_wait(detail::adapt_handler(std::forward<Handler>(handler),
-                                                   [](auto&& h, error_code ec, Impl::TokenPtr token) {
-                                                       std::move(h)(ec, token ? token->token : AccessToken{});
+                                                   [](auto&& h, error_code ec, const Impl::TokenPtr& token) {
+                                                       std::forward<decltype(h)>(h)(
+                                                           ec, token ? token->token : AccessToken{});
                                                    }),
                              diag);
         }

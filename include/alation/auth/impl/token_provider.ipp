@@ -39,15 +39,16 @@ inline std::shared_ptr<detail::ProviderFront> start_provider(const boost::asio::
 
 }  // namespace token_provider_detail
 
-ALATION_AUTH_DECL TokenProvider::TokenProvider(Client client, RefreshToken refresh_token, ProviderOptions options)
-    : TokenProvider(std::move(client), std::move(refresh_token), true, std::move(options)) {}
-
-ALATION_AUTH_DECL TokenProvider::TokenProvider(Client client, Secret refresh_token, std::int64_t user_id,
+ALATION_AUTH_DECL TokenProvider::TokenProvider(const Client& client, RefreshToken refresh_token,
                                                ProviderOptions options)
-    : TokenProvider(std::move(client), token_provider_detail::make_refresh_token(std::move(refresh_token), user_id),
-                    false, std::move(options)) {}
+    : TokenProvider(client, std::move(refresh_token), true, std::move(options)) {}
 
-ALATION_AUTH_DECL TokenProvider::TokenProvider(Client client, OAuthClientCredentials credentials,
+ALATION_AUTH_DECL TokenProvider::TokenProvider(const Client& client, Secret refresh_token, std::int64_t user_id,
+                                               ProviderOptions options)
+    : TokenProvider(client, token_provider_detail::make_refresh_token(std::move(refresh_token), user_id), false,
+                    std::move(options)) {}
+
+ALATION_AUTH_DECL TokenProvider::TokenProvider(const Client& client, OAuthClientCredentials credentials,
                                                const ProviderOptions& options)
     : TokenProvider(client.get_executor(),
                     std::make_shared<detail::OAuthTokenSource>(client, std::move(credentials),
@@ -58,7 +59,7 @@ ALATION_AUTH_DECL TokenProvider::TokenProvider(const boost::asio::any_io_executo
                                                std::shared_ptr<TokenSource> source, ProviderOptions options)
     : impl_(token_provider_detail::start_provider(executor, std::move(source), std::move(options))) {}
 
-ALATION_AUTH_DECL TokenProvider::TokenProvider(Client client, RefreshToken refresh_token, bool expiry_known,
+ALATION_AUTH_DECL TokenProvider::TokenProvider(const Client& client, RefreshToken refresh_token, bool expiry_known,
                                                ProviderOptions options)
     : refresh_source_(std::make_shared<detail::RefreshTokenSource>(client, std::move(refresh_token), expiry_known,
                                                                    token_provider_detail::checked(options))),
