@@ -240,6 +240,43 @@ TEST_CASE("exchange: a 2xx JSON response, and the request as sent", "[transport]
     CHECK(out.sent.ends_with(R"({"refresh_token":"refresh-token-123","user_id":7})"));
 }
 
+TEST_CASE("exchange: the read buffer keeps no byte of a response, whatever the outcome", "[transport]") {
+    // Its storage, as the next response will find it.
+    auto storage = [](beast::flat_buffer& buffer) {
+        buffer.clear();
+        const auto bytes = buffer.prepare(buffer.capacity());
+        return std::string(static_cast<const char*>(bytes.data()), bytes.size());
+    };
+    // More than one read's worth (Beast reads at least 512 bytes at a time), so that the buffer
+    // moves its data about and grows.
+    const std::string long_token(3000, 'k');
+    const std::string long_json = R"({"api_access_token":")" + long_token + R"(","user_id":7})";
+    const std::string long_response =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(long_json.size()) +
+        "\r\n\r\n" + long_json;
+    auto check_wiped = [&](std::string_view answer, bool close) {
+        Pipe pipe(answer, close);
+        auto out = exchange(pipe);
+        const std::string bytes = storage(out.buffer);
+        CHECK(bytes.size() >= 512);
+        CHECK(bytes.find("HTTP/1.1") == std::string::npos);
+        CHECK(bytes.find("api_access_token") == std::string::npos);
+        CHECK(bytes.find("kkkk") == std::string::npos);
+        return out.ec;
+    };
+    SECTION("a 2xx") { CHECK_FALSE(check_wiped(ok_response(), false)); }
+    SECTION("a 2xx larger than a read") { CHECK_FALSE(check_wiped(long_response, false)); }
+    SECTION("bytes past the response") { CHECK_FALSE(check_wiped(ok_response() + "HTTP/1.1 200 OK\r\n", false)); }
+    SECTION("EOF in the middle of the body") {
+        CHECK(check_wiped(long_response.substr(0, long_response.size() - 10), true) == http::error::partial_message);
+    }
+    SECTION("a 401 that echoes the token") {
+        const std::string refused = "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: " +
+                                    std::to_string(long_json.size()) + "\r\n\r\n" + long_json;
+        CHECK(check_wiped(refused, false));
+    }
+}
+
 TEST_CASE("exchange: a header larger than its arena spills over and is sent whole", "[transport]") {
     // The Client gives make_request a 1 KiB arena in its frame; a long path prefix or user agent
     // must not be cut at its end.

@@ -51,11 +51,13 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
 
-// Overwrites the bytes a flat_buffer ever held (a response body holds tokens), keeping its
-// storage for the next response.
-inline void wipe(beast::flat_buffer& buffer) {
+// Overwrites the first `held` bytes of a flat_buffer's storage (a response body holds tokens),
+// keeping the storage for the next response. Since its last clear(), a flat_buffer has held no
+// byte further into its storage than the number of bytes committed to it (it only ever moves
+// its data towards the front).
+inline void wipe(beast::flat_buffer& buffer, std::size_t held) {
     buffer.clear();
-    auto storage = buffer.prepare(buffer.capacity());
+    auto storage = buffer.prepare(std::min(held, buffer.capacity()));
     OPENSSL_cleanse(storage.data(), storage.size());
 }
 
@@ -234,6 +236,7 @@ boost::asio::awaitable<error_code> async_send_request(Stream& stream, OutgoingRe
     auto [header_ec, header_size] =
         co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     error_code ec = header_ec;
+    std::size_t body_size = 0;
     if (!ec) {
         // Header and body together stay within the limit.
         const std::size_t body_room = header_size < limit ? limit - header_size : 0;
@@ -242,13 +245,16 @@ boost::asio::awaitable<error_code> async_send_request(Stream& stream, OutgoingRe
         } else {
             parser.body_limit(body_room);
             if (length) parser.get().body().reserve(static_cast<std::size_t>(*length));
-            auto [body_ec, body_size] =
+            auto [body_ec, body_read] =
                 co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
             ec = body_ec;
+            body_size = body_read;
         }
     }
     const std::size_t leftover = buffer.size();
-    transport_detail::wipe(buffer);
+    // What was committed to the buffer: the bytes parsed and those past the response. After a
+    // failed read that count is unknown: the whole storage.
+    transport_detail::wipe(buffer, ec ? buffer.capacity() : header_size + body_size + leftover);
     if (ec == http::error::header_limit || ec == http::error::body_limit || ec == http::error::buffer_overflow) {
         Secret::wipe(parser.get().body());
         diag.set_message("the response exceeds max_response_size (" + std::to_string(limit) + " bytes)");
