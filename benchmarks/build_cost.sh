@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # bench_build_cost: CPU seconds to compile (-c, no link) translation units that use alation-auth,
 # each next to the same TU without it, measured alternately, best and median of `runs`:
-#   - build_cost/with_alation_auth.cpp (a GET through TokenProvider::send) against
-#     build_cost/beast_only.cpp (the same GET with Beast), header-only and with
-#     ALATION_AUTH_SEPARATE_COMPILATION (src.hpp compiled elsewhere, once);
+#   - build_cost/with_alation_auth.cpp (a GET through TokenProvider::send, and the Client and
+#     provider built, from <alation/auth.hpp>) against build_cost/beast_only.cpp (the same GET
+#     with Beast), header-only and with ALATION_AUTH_SEPARATE_COMPILATION (src.hpp compiled
+#     elsewhere, once);
+#   - build_cost/send_only.cpp (the same GET, the provider built in another file) against
+#     beast_only.cpp, header-only: what each file of a service that sends requests pays;
 #   - build_cost/authorize_only.cpp (try_authorize and authorize on a request) against
 #     build_cost/request_only.cpp (the header set from a string), with separate compilation;
 #   - for reference, no target: build_cost/library_only.cpp (<alation/auth/src.hpp>, the library
@@ -34,6 +37,7 @@ separate=-DALATION_AUTH_SEPARATE_COMPILATION
 figures=(
     "TokenProvider::send, header-only|2.0|beast_only|with_alation_auth|"
     "TokenProvider::send, separate compilation|1.15|beast_only|with_alation_auth|$separate"
+    "TokenProvider::send, provider built in another file, header-only|2.0|beast_only|send_only|"
     "try_authorize + authorize only, separate compilation|1.1|request_only|authorize_only|$separate"
     "for reference: the library alone (src.hpp)|-|beast_only|library_only|$separate"
 )

@@ -319,4 +319,9 @@ ALATION_AUTH_DETAIL_FIX_AWAITABLE_EXCEPTION_PTR(::alation::auth::AccessToken)
 ALATION_AUTH_DETAIL_FIX_AWAITABLE_EXCEPTION_PTR(::alation::auth::RevokeResult)
 ALATION_AUTH_DETAIL_FIX_AWAITABLE_EXCEPTION_PTR(::alation::auth::OAuthTokenInfo)
 
+// Header-only, TokenProvider's constructors from a Client are defined once both are known.
+#if !defined(ALATION_AUTH_SEPARATE_COMPILATION) && defined(ALATION_AUTH_TOKEN_PROVIDER_HPP)
+#include <alation/auth/impl/token_provider_client.ipp>
+#endif
+
 #endif

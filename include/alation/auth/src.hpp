@@ -24,6 +24,7 @@
 #include <alation/auth/detail/impl/url.ipp>
 #include <alation/auth/impl/credentials.ipp>
 #include <alation/auth/impl/token_provider.ipp>
+#include <alation/auth/impl/token_provider_client.ipp>
 #include <alation/auth/impl/token_store.ipp>
 
 #endif

@@ -26,15 +26,14 @@
 #include <openssl/crypto.h>
 
 // This header declares what it can instead of including it, so that a file that only puts tokens
-// on requests does not parse the Client, the token sources or Asio's TLS: the constructors are
-// compiled with the rest of the library (impl/token_provider.ipp).
+// on requests does not parse the Client, the token sources or Asio's TLS, in either mode. The
+// constructors are compiled with the rest of the library (impl/token_provider*.ipp); header-only,
+// they are defined where what they take is known: in a file that also includes client.hpp (the
+// Client's), or token_source.hpp (the TokenSource's), whichever comes first.
 namespace alation::auth {
 
 class Client;       // client.hpp
 class TokenSource;  // token_source.hpp
-namespace detail {
-class RefreshTokenSource;
-}
 
 namespace http = boost::beast::http;
 
@@ -130,7 +129,7 @@ public:
     TokenProvider& operator=(const TokenProvider&) = delete;
 
     /// Stops the provider as stop() does.
-    ALATION_AUTH_DECL ~TokenProvider();
+    ~TokenProvider() { impl_->stop(); }
 
     /// The provider's strand (see executor_type).
     [[nodiscard]] executor_type get_executor() const { return impl_->get_executor(); }
@@ -228,7 +227,9 @@ public:
 
     /// The refresh token in use: the one given, the stored one adopted at construction, or the
     /// last one regenerated. A copy; callable from any thread. Empty for other token sources.
-    [[nodiscard]] ALATION_AUTH_DECL RefreshToken refresh_token() const;
+    [[nodiscard]] RefreshToken refresh_token() const {
+        return refresh_source_ ? refresh_source_->refresh_token() : RefreshToken{};
+    }
 
     /// Completes every waiting operation with Error::provider_stopped, cancels the refresh in
     /// flight and stops refreshing. Later requests fail with Error::provider_stopped. Returns
@@ -350,14 +351,19 @@ private:
     };
 
     // Set for a provider over a refresh token, for refresh_token().
-    std::shared_ptr<detail::RefreshTokenSource> refresh_source_;
+    std::shared_ptr<const detail::RefreshTokenHolder> refresh_source_;
     std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace alation::auth
 
 #ifndef ALATION_AUTH_SEPARATE_COMPILATION
+#ifdef ALATION_AUTH_TOKEN_SOURCE_HPP
 #include <alation/auth/impl/token_provider.ipp>
+#endif
+#ifdef ALATION_AUTH_CLIENT_HPP
+#include <alation/auth/impl/token_provider_client.ipp>
+#endif
 #endif
 
 #endif

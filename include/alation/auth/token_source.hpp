@@ -95,4 +95,9 @@ private:
 
 }  // namespace alation::auth
 
+// Header-only, TokenProvider's constructor from a TokenSource is defined once both are known.
+#if !defined(ALATION_AUTH_SEPARATE_COMPILATION) && defined(ALATION_AUTH_TOKEN_PROVIDER_HPP)
+#include <alation/auth/impl/token_provider.ipp>
+#endif
+
 #endif

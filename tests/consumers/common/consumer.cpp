@@ -1,6 +1,14 @@
 // The program each consumer project builds, using the library as an application would: against the
-// fake Alation it creates a refresh token and an access token with alation::auth::Client, then calls
-// a protected endpoint with plain Beast and the TOKEN header. Exits 0 only when that call answers 200.
+// fake Alation it creates a refresh token with alation::auth::Client, then calls a protected
+// endpoint with plain Beast through a TokenProvider over that token. Exits 0 only when that call
+// answers 200.
+//
+// Header-only, TokenProvider's constructors are defined where token_provider.hpp and client.hpp
+// meet, whichever comes first: the find_package project includes the provider's header first
+// (CONSUMER_PROVIDER_HEADER_FIRST), the others the umbrella header, which has the Client's first.
+#ifdef CONSUMER_PROVIDER_HEADER_FIRST
+#include <alation/auth/token_provider.hpp>
+#endif
 #include <alation/auth.hpp>
 #include <alation/auth/testing/fake_alation.hpp>
 #ifdef CONSUMER_WITH_REDIS
@@ -22,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -40,19 +49,19 @@ asio::awaitable<unsigned> get_table_list(const auth::testing::FakeAlation& fake)
     // A named variable, not a braced temporary inside the co_await expression: GCC 12 frees such a
     // temporary's strings wrongly (an invalid free under ASan).
     const auth::Credentials credentials{std::string(username), auth::Secret(password), "consumer-test"};
-    const auth::RefreshToken refresh_token = co_await client.create_refresh_token(credentials);
-    const auth::AccessToken access_token = co_await client.create_access_token(refresh_token);
+    auth::RefreshToken refresh_token = co_await client.create_refresh_token(credentials);
+    auth::ProviderOptions options;
+    options.refresh.first_mint_jitter = {};  // A single process: its first request need not wait.
+    auth::TokenProvider provider(client, std::move(refresh_token), std::move(options));
 
     beast::tcp_stream stream(executor);
     co_await stream.async_connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), fake.port()),
                                   asio::use_awaitable);
     http::request<http::empty_body> request(http::verb::get, "/integration/v2/table/", 11);
     request.set(http::field::host, "127.0.0.1");
-    request.set("TOKEN", access_token.value.reveal());
-    co_await http::async_write(stream, request, asio::use_awaitable);
     beast::flat_buffer buffer;
     http::response<http::string_body> response;
-    co_await http::async_read(stream, buffer, response, asio::use_awaitable);
+    co_await provider.send(stream, request, buffer, response);
     co_return response.result_int();
 }
 

@@ -13,6 +13,7 @@
 #include <alation/auth/detail/coarse_clock.hpp>
 #include <alation/auth/error.hpp>
 #include <alation/auth/provider_options.hpp>
+#include <alation/auth/token.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -44,6 +45,20 @@ struct ResumesAwaitingCoroutine<AdaptedHandler<Handler, Adapter>> : ResumesAwait
 /// How many coroutine resumptions complete_usable nests on one thread's stack before it posts.
 inline constexpr int max_inline_resumptions = 16;
 inline thread_local int inline_resumptions = 0;
+
+/// What TokenProvider::refresh_token() reads, implemented by the refresh-token source: an
+/// interface, so that the provider's header need not parse the source (nor the Client).
+class RefreshTokenHolder {
+public:
+    /// A copy; callable from any thread.
+    [[nodiscard]] virtual RefreshToken refresh_token() const = 0;
+
+protected:
+    RefreshTokenHolder() = default;
+    RefreshTokenHolder(const RefreshTokenHolder&) = default;
+    RefreshTokenHolder& operator=(const RefreshTokenHolder&) = default;
+    ~RefreshTokenHolder() = default;
+};
 
 /// The part of a TokenProvider's shared state that its templates use: the published token
 /// snapshot, read lock-free from any thread, and the entry points into ProviderImpl.

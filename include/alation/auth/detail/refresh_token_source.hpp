@@ -4,6 +4,7 @@
 
 #include <alation/auth/client.hpp>
 #include <alation/auth/detail/fleet.hpp>
+#include <alation/auth/detail/provider_front.hpp>
 #include <alation/auth/token_source.hpp>
 #include <alation/auth/token_store.hpp>
 
@@ -23,7 +24,9 @@ namespace alation::auth::detail {
 /// ProviderOptions::token_store): before each step it adopts a newer stored token; it
 /// regenerates under the store's lease and installs the result with a compare-and-swap; and it
 /// may share access tokens. Without a store each operation is one Client call.
-class RefreshTokenSource final : public TokenSource, public std::enable_shared_from_this<RefreshTokenSource> {
+class RefreshTokenSource final : public TokenSource,
+                                 public RefreshTokenHolder,
+                                 public std::enable_shared_from_this<RefreshTokenSource> {
 public:
     /// `expiry_known`: whether `token.expires_at` is the server's.
     ALATION_AUTH_DECL RefreshTokenSource(Client client, RefreshToken token, bool expiry_known,
@@ -44,8 +47,7 @@ public:
 
     ALATION_AUTH_DECL void async_reload_credential(ReloadHandler handler) override;
 
-    /// A copy; callable from any thread.
-    [[nodiscard]] ALATION_AUTH_DECL RefreshToken refresh_token() const;
+    [[nodiscard]] ALATION_AUTH_DECL RefreshToken refresh_token() const override;
 
 private:
     template <class Value>

@@ -2,10 +2,10 @@
 #ifndef ALATION_AUTH_IMPL_TOKEN_PROVIDER_IPP
 #define ALATION_AUTH_IMPL_TOKEN_PROVIDER_IPP
 
-#include <alation/auth/client.hpp>
-#include <alation/auth/detail/oauth_token_source.hpp>
+// TokenProvider's constructor from a TokenSource. Header-only, included where token_provider.hpp
+// and token_source.hpp meet; the Client's constructors are in token_provider_client.ipp.
+
 #include <alation/auth/detail/provider_impl.hpp>
-#include <alation/auth/detail/refresh_token_source.hpp>
 #include <alation/auth/token_provider.hpp>
 #include <alation/auth/token_source.hpp>
 #include <alation/auth/token_store.hpp>
@@ -22,13 +22,6 @@ inline const ProviderOptions& checked(const ProviderOptions& options) {
     return options;
 }
 
-inline RefreshToken make_refresh_token(Secret value, std::int64_t user_id) {
-    RefreshToken token;
-    token.value = std::move(value);
-    token.user_id = user_id;
-    return token;
-}
-
 inline std::shared_ptr<detail::ProviderFront> start_provider(const boost::asio::any_io_executor& executor,
                                                              std::shared_ptr<TokenSource> source,
                                                              ProviderOptions options) {
@@ -39,37 +32,9 @@ inline std::shared_ptr<detail::ProviderFront> start_provider(const boost::asio::
 
 }  // namespace token_provider_detail
 
-ALATION_AUTH_DECL TokenProvider::TokenProvider(const Client& client, RefreshToken refresh_token,
-                                               ProviderOptions options)
-    : TokenProvider(client, std::move(refresh_token), true, std::move(options)) {}
-
-ALATION_AUTH_DECL TokenProvider::TokenProvider(const Client& client, Secret refresh_token, std::int64_t user_id,
-                                               ProviderOptions options)
-    : TokenProvider(client, token_provider_detail::make_refresh_token(std::move(refresh_token), user_id), false,
-                    std::move(options)) {}
-
-ALATION_AUTH_DECL TokenProvider::TokenProvider(const Client& client, OAuthClientCredentials credentials,
-                                               const ProviderOptions& options)
-    : TokenProvider(client.get_executor(),
-                    std::make_shared<detail::OAuthTokenSource>(client, std::move(credentials),
-                                                               token_provider_detail::checked(options)),
-                    options) {}
-
 ALATION_AUTH_DECL TokenProvider::TokenProvider(const boost::asio::any_io_executor& executor,
                                                std::shared_ptr<TokenSource> source, ProviderOptions options)
     : impl_(token_provider_detail::start_provider(executor, std::move(source), std::move(options))) {}
-
-ALATION_AUTH_DECL TokenProvider::TokenProvider(const Client& client, RefreshToken refresh_token, bool expiry_known,
-                                               ProviderOptions options)
-    : refresh_source_(std::make_shared<detail::RefreshTokenSource>(client, std::move(refresh_token), expiry_known,
-                                                                   token_provider_detail::checked(options))),
-      impl_(token_provider_detail::start_provider(client.get_executor(), refresh_source_, std::move(options))) {}
-
-ALATION_AUTH_DECL TokenProvider::~TokenProvider() { impl_->stop(); }
-
-ALATION_AUTH_DECL RefreshToken TokenProvider::refresh_token() const {
-    return refresh_source_ ? refresh_source_->refresh_token() : RefreshToken{};
-}
 
 }  // namespace alation::auth
 
