@@ -386,7 +386,10 @@ TEST_CASE("provider: a failed background refresh leaves callers unaffected and i
 }
 
 TEST_CASE("provider: with no valid token left, a failure reaches the waiters with diagnostics") {
+    // Through the default token, whose diagnostics are made only when an operation waits.
     const auto source = GENERATE(Source::refresh_token, Source::oauth);
+    const auto operation = GENERATE(as<std::string>{}, "token", "authorize", "send");
+    INFO(operation);
     Alation alation;
     auto& io = alation.io;
     Fault html;
@@ -396,8 +399,19 @@ TEST_CASE("provider: with no valid token left, a failure reaches the waiters wit
     auto owned = alation.provider(source);
     auto& provider = *owned;
     run(io, [&]() -> asio::awaitable<void> {
+        http::request<http::empty_body> request(http::verb::get, "/integration/v2/table/", 11);
         try {
-            co_await provider.token();
+            if (operation == "token") {
+                co_await provider.token();
+            } else if (operation == "authorize") {
+                co_await provider.authorize(request);
+            } else {
+                // Never connected: the send fails at the token, before any I/O.
+                beast::tcp_stream stream(io);
+                beast::flat_buffer buffer;
+                http::response<http::string_body> response;
+                co_await provider.send(stream, request, buffer, response);
+            }
             FAIL("expected an error");
         } catch (const ErrorWithDiagnostics& e) {
             CHECK(e.code() == Error::server_error);

@@ -252,6 +252,7 @@ private:
                 impl->complete_usable(std::forward<Handler>(handler), error_code{});
                 return;
             }
+            diag = detail::diagnostics_for(handler, diag);
             impl->async_wait(
                 detail::adapt_handler(std::forward<Handler>(handler),
                                       [request, header](auto&& h, error_code ec, const Impl::TokenPtr& token) {
@@ -271,6 +272,7 @@ private:
                 impl->complete_usable(std::forward<Handler>(handler), error_code{}, token->token);
                 return;
             }
+            diag = detail::diagnostics_for(handler, diag);
             impl->async_wait(detail::adapt_handler(std::forward<Handler>(handler),
                                                    [](auto&& h, error_code ec, const Impl::TokenPtr& token) {
                                                        std::forward<decltype(h)>(h)(
@@ -289,6 +291,7 @@ private:
         template <class Handler, class Stream, class Request, class DynamicBuffer, class Response>
         void operator()(Handler&& handler, Diagnostics* diag, Stream* stream, Request* request, DynamicBuffer* buffer,
                         Response* response) const {
+            diag = detail::diagnostics_for(handler, diag);
             boost::asio::async_compose<Handler, void(error_code)>(
                 SendOp<Stream, Request, DynamicBuffer, Response>(impl, *stream, *request, *buffer, *response, diag),
                 handler, *stream);

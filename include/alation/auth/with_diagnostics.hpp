@@ -40,31 +40,49 @@ using DefaultCompletionToken = WithDiagnostics<boost::asio::deferred_t>;
 namespace detail {
 
 // Turns `(error_code, T...)` into `(exception_ptr, T...)`, the exception built from the error
-// code and the diagnostics the operation filled in. Owns those diagnostics when the caller passed
-// none, so their address is stable while the operation runs.
+// code and the diagnostics the operation filled in: the caller's, or, where the caller passed
+// none, ones this adapter owns, made only when the operation asks for them (diagnostics_for), so
+// that an operation that completes at once (authorize with a usable token) allocates nothing.
 struct Throwing {
     std::unique_ptr<Diagnostics> owned;
-    Diagnostics* target;
+    Diagnostics* target = nullptr;
+
+    // Stable while the operation runs: the adapter moves with its handler, `owned` does not.
+    Diagnostics& diagnostics() {
+        if (!target) {
+            owned = std::make_unique<Diagnostics>();
+            target = owned.get();
+        }
+        return *target;
+    }
 
     template <class Handler, class... T>
     void operator()(Handler&& handler, error_code ec, T&&... values) {
         std::exception_ptr ex;
-        if (ec) ex = std::make_exception_ptr(ErrorWithDiagnostics(ec, *target));
+        if (ec) ex = std::make_exception_ptr(ErrorWithDiagnostics(ec, target ? *target : Diagnostics()));
         std::forward<Handler>(handler)(std::move(ex), std::forward<T>(values)...);
     }
 };
 
-// Every initiation of this library is called as init(handler, Diagnostics* out, args...);
-// where the caller gave no Diagnostics, the adapter supplies the one its handler owns.
+// Every initiation of this library is called as init(handler, Diagnostics* out, args...), `out`
+// the caller's or null. Before an operation fills diagnostics it takes them from here: `out`, or
+// those the handler's Throwing adapter owns, or null when nobody will read them.
+template <class Handler>
+Diagnostics* diagnostics_for(Handler& /*handler*/, Diagnostics* out) {
+    return out;
+}
+template <class Handler>
+Diagnostics* diagnostics_for(AdaptedHandler<Handler, Throwing>& handler, Diagnostics* out) {
+    return out ? out : &handler.adapt.diagnostics();
+}
+
 template <class Initiation>
 struct ThrowingInitiation {
     Initiation initiation;
 
     template <class Handler, class... Args>
     void operator()(Handler&& handler, Diagnostics* out, Args&&... args) && {
-        std::unique_ptr<Diagnostics> owned = out ? nullptr : std::make_unique<Diagnostics>();
-        Diagnostics* diag = out ? out : owned.get();
-        std::move(initiation)(adapt_handler(std::forward<Handler>(handler), Throwing{std::move(owned), diag}), diag,
+        std::move(initiation)(adapt_handler(std::forward<Handler>(handler), Throwing{nullptr, out}), out,
                               std::forward<Args>(args)...);
     }
 };

@@ -11,6 +11,7 @@
 #include <alation/auth/error.hpp>
 #include <alation/auth/secret.hpp>
 #include <alation/auth/token.hpp>
+#include <alation/auth/with_diagnostics.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -168,6 +169,7 @@ struct ConnectInitiation {
 
     template <class Handler>
     void operator()(Handler&& handler, Diagnostics* diag, boost::asio::ip::tcp::socket* socket) const {
+        diag = diagnostics_for(handler, diag);
         std::unique_ptr<Diagnostics> owned = diag ? nullptr : std::make_unique<Diagnostics>();
         Diagnostics& target = diag ? *diag : *owned;
         auto executor = completion_executor_of(handler, impl->get_executor());
@@ -187,6 +189,7 @@ struct CallInitiation {
     template <class Handler>
     void operator()(Handler&& handler, Diagnostics* diag, Endpoint endpoint, RequestBody&& body,
                     std::string_view problem) const {
+        diag = diagnostics_for(handler, diag);
         std::unique_ptr<Diagnostics> owned = diag ? nullptr : std::make_unique<Diagnostics>();
         Diagnostics* target = diag ? diag : owned.get();
         auto parsing =
