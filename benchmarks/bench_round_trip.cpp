@@ -7,7 +7,12 @@
 // Besides calls/s, the CPU time the client thread spends per call is reported: on a shared
 // machine it is the steadier figure, and it separates the client's own cost from waiting. So are
 // the client thread's allocations per call (operator new and aligned_alloc, replaced below;
-// OpenSSL's own mallocs are not counted).
+// OpenSSL's own mallocs are not counted), and how that CPU splits between user space and the
+// kernel, with how often the client thread slept: on loopback the kernel part includes the
+// server's side of each send (delivering the segment and waking the fake's thread when it sleeps).
+//
+// BENCH_ONLY=client (or hand) makes every batch run that side alone, to profile it apart
+// (perf record); the ratios it prints are then of one side against itself.
 #include "bench_common.hpp"
 
 #include <alation/auth.hpp>
@@ -24,6 +29,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
+#include <sys/resource.h>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -84,10 +90,23 @@ double thread_cpu_seconds() {
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+// The calling thread's user-space CPU seconds and voluntary context switches (its sleeps).
+struct ThreadUsage {
+    double user_seconds;
+    double sleeps;
+};
+ThreadUsage thread_usage() {
+    rusage usage{};
+    getrusage(RUSAGE_THREAD, &usage);
+    return {static_cast<double>(usage.ru_utime.tv_sec) + static_cast<double>(usage.ru_utime.tv_usec) * 1e-6,
+            static_cast<double>(usage.ru_nvcsw)};
+}
+
 // Per call of each batch run, in order (calibration and warm-up first, the measured repetitions
-// last): client-thread CPU microseconds, allocations and bytes allocated.
+// last): client-thread CPU microseconds (all, and user space alone), sleeps, allocations and
+// bytes allocated.
 struct CpuLog {
-    std::vector<double> cpu_us, allocations, bytes;
+    std::vector<double> cpu_us, user_us, sleeps, allocations, bytes;
 };
 
 // Runs `calls` calls split over `workers` coroutines, `call(worker)` being one call; returns the
@@ -97,6 +116,7 @@ double run_calls(asio::io_context& io, std::uint64_t calls, int workers, Call ca
     int running = workers;
     std::exception_ptr failure;
     const double cpu_start = thread_cpu_seconds();
+    const ThreadUsage usage_start = thread_usage();
     const std::uint64_t allocations_start = allocations, bytes_start = allocated_bytes;
     const auto start = Clock::now();
     for (int w = 0; w < workers; ++w) {
@@ -118,6 +138,9 @@ double run_calls(asio::io_context& io, std::uint64_t calls, int workers, Call ca
     if (cpu) {
         const auto per_call = [calls](double v) { return v / static_cast<double>(calls); };
         cpu->cpu_us.push_back(per_call((thread_cpu_seconds() - cpu_start) * 1e6));
+        const ThreadUsage usage_end = thread_usage();
+        cpu->user_us.push_back(per_call((usage_end.user_seconds - usage_start.user_seconds) * 1e6));
+        cpu->sleeps.push_back(per_call(usage_end.sleeps - usage_start.sleeps));
         cpu->allocations.push_back(per_call(static_cast<double>(allocations - allocations_start)));
         cpu->bytes.push_back(per_call(static_cast<double>(allocated_bytes - bytes_start)));
     }
@@ -186,13 +209,15 @@ std::vector<Batch> batches(asio::io_context& io, Client& client, const RefreshTo
     for (int i = 0; i < concurrency; ++i) conns->push_back(make());
     run_calls(io, concurrency, concurrency, [conns, port](int w) { return open(*(*conns)[w], port); });
 
-    const auto client_call = [&client, &rt, &checksum](int) -> asio::awaitable<void> {
+    using Call = std::function<asio::awaitable<void>(int)>;
+    Call client_call = [&client, &rt, &checksum](int) -> asio::awaitable<void> {
         const AccessToken token = co_await client.create_access_token(rt);
         checksum += token.value.size();
     };
-    const auto hand_call = [conns, &host, &rt, &checksum](int w) {
-        return beast_call(*(*conns)[w], host, rt, checksum);
-    };
+    Call hand_call = [conns, &host, &rt, &checksum](int w) { return beast_call(*(*conns)[w], host, rt, checksum); };
+    const std::string only = std::getenv("BENCH_ONLY") ? std::getenv("BENCH_ONLY") : "";
+    if (only == "client") hand_call = client_call;
+    if (only == "hand") client_call = hand_call;
     cpu.assign(4, {});
     return {
         [&io, client_call, &cpu](std::uint64_t n) { return run_calls(io, n, 1, client_call, &cpu[0]); },
@@ -260,6 +285,17 @@ void run(const Transport& transport, const bench::Mode& mode) {
     table.row("(b) hand-written, sequential: client-thread CPU per call", cpu(1), "us");
     table.row("(a) Client, " + n + " concurrent: client-thread CPU per call", cpu(2), "us", "", cpu_ratio(2, 3));
     table.row("(b) hand-written, " + n + " connections: client-thread CPU per call", cpu(3), "us");
+    const auto user = [&](int i) { return measured(cpu_log[i].user_us); };
+    const auto user_ratio = [&](int client_i, int hand_i) {
+        return bench::Table::number(user(client_i).median / user(hand_i).median) + "x (b)";
+    };
+    table.row("(a) Client, sequential: of which user space", user(0), "us", "", user_ratio(0, 1));
+    table.row("(b) hand-written, sequential: of which user space", user(1), "us");
+    table.row("(a) Client, " + n + " concurrent: of which user space", user(2), "us", "", user_ratio(2, 3));
+    table.row("(b) hand-written, " + n + " connections: of which user space", user(3), "us");
+    table.row("(a) Client, " + n + " concurrent: client-thread sleeps per call", measured(cpu_log[2].sleeps), "");
+    table.row("(b) hand-written, " + n + " connections: client-thread sleeps per call", measured(cpu_log[3].sleeps),
+              "");
     table.row("(a) Client, sequential: allocations per call", measured(cpu_log[0].allocations), "allocs",
               bench::Table::number(measured(cpu_log[0].bytes).median) + " bytes");
     table.row("(b) hand-written, sequential: allocations per call", measured(cpu_log[1].allocations), "allocs",
