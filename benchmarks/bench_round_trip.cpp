@@ -7,9 +7,9 @@
 // Besides calls/s, the CPU time the client thread spends per call is reported: on a shared
 // machine it is the steadier figure, and it separates the client's own cost from waiting. So are
 // the client thread's allocations per call (operator new and aligned_alloc, replaced below;
-// OpenSSL's own mallocs are not counted), and how that CPU splits between user space and the
-// kernel, with how often the client thread slept: on loopback the kernel part includes the
-// server's side of each send (delivering the segment and waking the fake's thread when it sleeps).
+// OpenSSL's own mallocs are not counted), and how often the client thread slept per call (waiting
+// for the server, then woken: a cost its CPU time includes). getrusage's user/system split is
+// sampled at the scheduler's tick, too coarse for batches this short, so it is not reported.
 //
 // BENCH_ONLY=client (or hand) makes every batch run that side alone, to profile it apart
 // (perf record); the ratios it prints are then of one side against itself.
@@ -90,23 +90,17 @@ double thread_cpu_seconds() {
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-// The calling thread's user-space CPU seconds and voluntary context switches (its sleeps).
-struct ThreadUsage {
-    double user_seconds;
-    double sleeps;
-};
-ThreadUsage thread_usage() {
+// The calling thread's voluntary context switches: its sleeps.
+double thread_sleeps() {
     rusage usage{};
     getrusage(RUSAGE_THREAD, &usage);
-    return {static_cast<double>(usage.ru_utime.tv_sec) + static_cast<double>(usage.ru_utime.tv_usec) * 1e-6,
-            static_cast<double>(usage.ru_nvcsw)};
+    return static_cast<double>(usage.ru_nvcsw);
 }
 
 // Per call of each batch run, in order (calibration and warm-up first, the measured repetitions
-// last): client-thread CPU microseconds (all, and user space alone), sleeps, allocations and
-// bytes allocated.
+// last): client-thread CPU microseconds, sleeps, allocations and bytes allocated.
 struct CpuLog {
-    std::vector<double> cpu_us, user_us, sleeps, allocations, bytes;
+    std::vector<double> cpu_us, sleeps, allocations, bytes;
 };
 
 // Runs `calls` calls split over `workers` coroutines, `call(worker)` being one call; returns the
@@ -116,7 +110,7 @@ double run_calls(asio::io_context& io, std::uint64_t calls, int workers, Call ca
     int running = workers;
     std::exception_ptr failure;
     const double cpu_start = thread_cpu_seconds();
-    const ThreadUsage usage_start = thread_usage();
+    const double sleeps_start = thread_sleeps();
     const std::uint64_t allocations_start = allocations, bytes_start = allocated_bytes;
     const auto start = Clock::now();
     for (int w = 0; w < workers; ++w) {
@@ -138,9 +132,7 @@ double run_calls(asio::io_context& io, std::uint64_t calls, int workers, Call ca
     if (cpu) {
         const auto per_call = [calls](double v) { return v / static_cast<double>(calls); };
         cpu->cpu_us.push_back(per_call((thread_cpu_seconds() - cpu_start) * 1e6));
-        const ThreadUsage usage_end = thread_usage();
-        cpu->user_us.push_back(per_call((usage_end.user_seconds - usage_start.user_seconds) * 1e6));
-        cpu->sleeps.push_back(per_call(usage_end.sleeps - usage_start.sleeps));
+        cpu->sleeps.push_back(per_call(thread_sleeps() - sleeps_start));
         cpu->allocations.push_back(per_call(static_cast<double>(allocations - allocations_start)));
         cpu->bytes.push_back(per_call(static_cast<double>(allocated_bytes - bytes_start)));
     }
@@ -285,14 +277,6 @@ void run(const Transport& transport, const bench::Mode& mode) {
     table.row("(b) hand-written, sequential: client-thread CPU per call", cpu(1), "us");
     table.row("(a) Client, " + n + " concurrent: client-thread CPU per call", cpu(2), "us", "", cpu_ratio(2, 3));
     table.row("(b) hand-written, " + n + " connections: client-thread CPU per call", cpu(3), "us");
-    const auto user = [&](int i) { return measured(cpu_log[i].user_us); };
-    const auto user_ratio = [&](int client_i, int hand_i) {
-        return bench::Table::number(user(client_i).median / user(hand_i).median) + "x (b)";
-    };
-    table.row("(a) Client, sequential: of which user space", user(0), "us", "", user_ratio(0, 1));
-    table.row("(b) hand-written, sequential: of which user space", user(1), "us");
-    table.row("(a) Client, " + n + " concurrent: of which user space", user(2), "us", "", user_ratio(2, 3));
-    table.row("(b) hand-written, " + n + " connections: of which user space", user(3), "us");
     table.row("(a) Client, " + n + " concurrent: client-thread sleeps per call", measured(cpu_log[2].sleeps), "");
     table.row("(b) hand-written, " + n + " connections: client-thread sleeps per call", measured(cpu_log[3].sleeps),
               "");
