@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <future>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -20,9 +22,27 @@
 #include <thread>
 #include <vector>
 
+#include <sys/types.h>
+#include <unistd.h>
+
 namespace bench {
 
 using Clock = std::chrono::steady_clock;
+
+/// The context switches of the threads `tids` of this process so far, from /proc: voluntary ones
+/// (the thread slept, waiting) and, unless `voluntary_only`, involuntary ones (it was preempted).
+inline double context_switches(const std::vector<pid_t>& tids, bool voluntary_only = false) {
+    double total = 0;
+    for (const pid_t tid : tids) {
+        std::ifstream status("/proc/self/task/" + std::to_string(tid) + "/status");
+        for (std::string line; std::getline(status, line);) {
+            if (line.rfind("voluntary_ctxt_switches:", 0) == 0 ||
+                (!voluntary_only && line.rfind("nonvoluntary_ctxt_switches:", 0) == 0))
+                total += std::stod(line.substr(line.find(':') + 1));
+        }
+    }
+    return total;
+}
 
 /// The fake Alation serving on a thread and io_context of its own, so that the measured client
 /// has its thread to itself, with a user and a refresh token to mint from. Stops the fake and
@@ -32,7 +52,11 @@ public:
     explicit ServerThread(alation::auth::testing::FakeAlationOptions options = {})
         : fake(io_.get_executor(), std::move(options)),
           refresh_token(fake.issue_refresh_token(fake.add_user("bench", "bench-password"), "bench")),
-          thread_([this] { io_.run(); }) {}
+          thread_([this, started = std::move(started_)]() mutable {
+              started.set_value(gettid());
+              io_.run();
+          }),
+          tid_(tid_future_.get()) {}
     ~ServerThread() {
         fake.stop();
         work_.reset();
@@ -41,9 +65,14 @@ public:
     ServerThread(const ServerThread&) = delete;
     ServerThread& operator=(const ServerThread&) = delete;
 
+    /// The serving thread's id, for context_switches.
+    [[nodiscard]] pid_t tid() const noexcept { return tid_; }
+
 private:
     boost::asio::io_context io_;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
+    std::promise<pid_t> started_;
+    std::future<pid_t> tid_future_ = started_.get_future();
 
 public:
     alation::auth::testing::FakeAlation fake;
@@ -51,6 +80,7 @@ public:
 
 private:
     std::thread thread_;
+    pid_t tid_;
 };
 
 /// Full mode: several long repetitions. Smoke mode (`--smoke`): the same figures, ~0.2 s each,

@@ -86,19 +86,6 @@ double cpu_seconds(std::vector<std::thread>& threads) {
     return total;
 }
 
-// The context switches, voluntary and involuntary, of the threads `tids` so far (from /proc).
-double context_switches(const std::vector<pid_t>& tids) {
-    double total = 0;
-    for (const pid_t tid : tids) {
-        std::ifstream status("/proc/self/task/" + std::to_string(tid) + "/status");
-        for (std::string line; std::getline(status, line);) {
-            if (line.rfind("voluntary_ctxt_switches:", 0) == 0 || line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
-                total += std::stod(line.substr(line.find(':') + 1));
-        }
-    }
-    return total;
-}
-
 std::vector<double> latencies_us(const std::vector<Sample>& samples) {
     std::vector<double> out;
     out.reserve(samples.size());
@@ -207,13 +194,13 @@ Result run(int threads, testing::FakeAlation& fake, const RefreshToken& rt, cons
         phase.store(p);
         const auto before = completed[p].load();
         const double cpu_before = cpu_seconds(pool);
-        const double switches_before = context_switches(tids);
+        const double switches_before = bench::context_switches(tids);
         const auto start = Clock::now();
         std::this_thread::sleep_for(segment);
         const auto requests = static_cast<double>(completed[p].load() - before);
         rps[p].push_back(requests / bench::seconds_since(start));
         cpu_us[p].push_back((cpu_seconds(pool) - cpu_before) * 1e6 / std::max(requests, 1.0));
-        switches[p].push_back((context_switches(tids) - switches_before) * 1e3 / std::max(requests, 1.0));
+        switches[p].push_back((bench::context_switches(tids) - switches_before) * 1e3 / std::max(requests, 1.0));
     }
     phase.store(stop_phase);
     while (running.load() != 0) std::this_thread::sleep_for(1ms);

@@ -7,9 +7,9 @@
 // Besides calls/s, the CPU time the client thread spends per call is reported: on a shared
 // machine it is the steadier figure, and it separates the client's own cost from waiting. So are
 // the client thread's allocations per call (operator new and aligned_alloc, replaced below;
-// OpenSSL's own mallocs are not counted), and how often the client thread slept per call (waiting
-// for the server, then woken: a cost its CPU time includes). getrusage's user/system split is
-// sampled at the scheduler's tick, too coarse for batches this short, so it is not reported.
+// OpenSSL's own mallocs are not counted), and how often the client's and the fake's threads slept
+// per call: on loopback a send to a sleeping server runs the server's wake-up on the sender's CPU,
+// so who waits for whom shows in the client's CPU time.
 //
 // BENCH_ONLY=client (or hand) makes every batch run that side alone, to profile it apart
 // (perf record); the ratios it prints are then of one side against itself.
@@ -29,7 +29,6 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
-#include <sys/resource.h>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -90,27 +89,31 @@ double thread_cpu_seconds() {
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-// The calling thread's voluntary context switches: its sleeps.
-double thread_sleeps() {
-    rusage usage{};
-    getrusage(RUSAGE_THREAD, &usage);
-    return static_cast<double>(usage.ru_nvcsw);
-}
+// The client's thread (this one) and the fake's, whose sleeps are counted.
+struct SleepingThreads {
+    std::vector<pid_t> client, server;
+};
 
 // Per call of each batch run, in order (calibration and warm-up first, the measured repetitions
-// last): client-thread CPU microseconds, sleeps, allocations and bytes allocated.
+// last): client-thread CPU microseconds, the client's and the server's sleeps, allocations and
+// bytes allocated.
 struct CpuLog {
-    std::vector<double> cpu_us, sleeps, allocations, bytes;
+    std::vector<double> cpu_us, client_sleeps, server_sleeps, allocations, bytes;
 };
 
 // Runs `calls` calls split over `workers` coroutines, `call(worker)` being one call; returns the
 // seconds until the last one finished. A failure ends the program: figures of failed calls are void.
 template <class Call>
-double run_calls(asio::io_context& io, std::uint64_t calls, int workers, Call call, CpuLog* cpu = nullptr) {
+double run_calls(asio::io_context& io, std::uint64_t calls, int workers, Call call, CpuLog* cpu = nullptr,
+                 const SleepingThreads* threads = nullptr) {
     int running = workers;
     std::exception_ptr failure;
     const double cpu_start = thread_cpu_seconds();
-    const double sleeps_start = thread_sleeps();
+    const auto sleeps = [threads](const std::vector<pid_t> SleepingThreads::*which) {
+        return threads ? bench::context_switches(threads->*which, true) : 0.0;
+    };
+    const double client_sleeps_start = sleeps(&SleepingThreads::client);
+    const double server_sleeps_start = sleeps(&SleepingThreads::server);
     const std::uint64_t allocations_start = allocations, bytes_start = allocated_bytes;
     const auto start = Clock::now();
     for (int w = 0; w < workers; ++w) {
@@ -132,7 +135,8 @@ double run_calls(asio::io_context& io, std::uint64_t calls, int workers, Call ca
     if (cpu) {
         const auto per_call = [calls](double v) { return v / static_cast<double>(calls); };
         cpu->cpu_us.push_back(per_call((thread_cpu_seconds() - cpu_start) * 1e6));
-        cpu->sleeps.push_back(per_call(thread_sleeps() - sleeps_start));
+        cpu->client_sleeps.push_back(per_call(sleeps(&SleepingThreads::client) - client_sleeps_start));
+        cpu->server_sleeps.push_back(per_call(sleeps(&SleepingThreads::server) - server_sleeps_start));
         cpu->allocations.push_back(per_call(static_cast<double>(allocations - allocations_start)));
         cpu->bytes.push_back(per_call(static_cast<double>(allocated_bytes - bytes_start)));
     }
@@ -189,7 +193,7 @@ struct Transport {
 template <class Stream>
 std::vector<Batch> batches(asio::io_context& io, Client& client, const RefreshToken& rt, unsigned short port,
                            const std::string& host, std::shared_ptr<ssl::context> tls_context, std::size_t& checksum,
-                           std::vector<CpuLog>& cpu) {
+                           std::vector<CpuLog>& cpu, const SleepingThreads& threads) {
     auto conns = std::make_shared<std::vector<std::unique_ptr<BeastConnection<Stream>>>>();
     const auto make = [&io, tls_context]() {
         if constexpr (std::is_same_v<Stream, beast::tcp_stream>)
@@ -211,12 +215,13 @@ std::vector<Batch> batches(asio::io_context& io, Client& client, const RefreshTo
     if (only == "client") hand_call = client_call;
     if (only == "hand") client_call = hand_call;
     cpu.assign(4, {});
-    return {
-        [&io, client_call, &cpu](std::uint64_t n) { return run_calls(io, n, 1, client_call, &cpu[0]); },
-        [&io, hand_call, &cpu](std::uint64_t n) { return run_calls(io, n, 1, hand_call, &cpu[1]); },
-        [&io, client_call, &cpu](std::uint64_t n) { return run_calls(io, n, concurrency, client_call, &cpu[2]); },
-        [&io, hand_call, &cpu](std::uint64_t n) { return run_calls(io, n, concurrency, hand_call, &cpu[3]); },
+    const auto batch = [&io, &cpu, &threads](Call call, int workers, int log) -> Batch {
+        return [&io, &cpu, &threads, call = std::move(call), workers, log](std::uint64_t n) {
+            return run_calls(io, n, workers, call, &cpu[log], &threads);
+        };
     };
+    return {batch(client_call, 1, 0), batch(hand_call, 1, 1), batch(client_call, concurrency, 2),
+            batch(hand_call, concurrency, 3)};
 }
 
 bench::Stats per_second(const bench::Stats& ns) { return {1e9 / ns.median, 1e9 / ns.max, 1e9 / ns.min}; }
@@ -245,10 +250,11 @@ void run(const Transport& transport, const bench::Mode& mode) {
 
     std::size_t checksum = 0;
     std::vector<CpuLog> cpu_log;
-    auto b = transport.tls
-                 ? batches<beast::ssl_stream<beast::tcp_stream>>(io, client, rt, fake.port(), host, tls_context,
-                                                                 checksum, cpu_log)
-                 : batches<beast::tcp_stream>(io, client, rt, fake.port(), host, tls_context, checksum, cpu_log);
+    const SleepingThreads threads{{gettid()}, {server.tid()}};
+    auto b = transport.tls ? batches<beast::ssl_stream<beast::tcp_stream>>(io, client, rt, fake.port(), host,
+                                                                           tls_context, checksum, cpu_log, threads)
+                           : batches<beast::tcp_stream>(io, client, rt, fake.port(), host, tls_context, checksum,
+                                                        cpu_log, threads);
     const std::size_t minted_before = fake.access_tokens_minted();
     const auto ns = bench::ns_per_op_side_by_side(b, mode);
     if (checksum == 0 || fake.access_tokens_minted() == minted_before) throw std::logic_error("no token was minted");
@@ -277,9 +283,16 @@ void run(const Transport& transport, const bench::Mode& mode) {
     table.row("(b) hand-written, sequential: client-thread CPU per call", cpu(1), "us");
     table.row("(a) Client, " + n + " concurrent: client-thread CPU per call", cpu(2), "us", "", cpu_ratio(2, 3));
     table.row("(b) hand-written, " + n + " connections: client-thread CPU per call", cpu(3), "us");
-    table.row("(a) Client, " + n + " concurrent: client-thread sleeps per call", measured(cpu_log[2].sleeps), "");
-    table.row("(b) hand-written, " + n + " connections: client-thread sleeps per call", measured(cpu_log[3].sleeps),
-              "");
+    const auto sleeps = [&](int i) {
+        return "client " + bench::Table::number(measured(cpu_log[i].client_sleeps).median) + ", server " +
+               bench::Table::number(measured(cpu_log[i].server_sleeps).median);
+    };
+    table.row("(a) Client, sequential: sleeps per call", measured(cpu_log[0].client_sleeps), "client", sleeps(0));
+    table.row("(b) hand-written, sequential: sleeps per call", measured(cpu_log[1].client_sleeps), "client", sleeps(1));
+    table.row("(a) Client, " + n + " concurrent: sleeps per call", measured(cpu_log[2].client_sleeps), "client",
+              sleeps(2));
+    table.row("(b) hand-written, " + n + " connections: sleeps per call", measured(cpu_log[3].client_sleeps), "client",
+              sleeps(3));
     table.row("(a) Client, sequential: allocations per call", measured(cpu_log[0].allocations), "allocs",
               bench::Table::number(measured(cpu_log[0].bytes).median) + " bytes");
     table.row("(b) hand-written, sequential: allocations per call", measured(cpu_log[1].allocations), "allocs",
