@@ -35,8 +35,8 @@ flags=(-std=c++20 -O2 -I "$root/include" -c -o /dev/null)
 separate=-DALATION_AUTH_SEPARATE_COMPILATION
 # Each figure: "label|target ratio (- for none)|baseline unit|subject unit|subject's extra flag".
 figures=(
-    "TokenProvider::send, header-only|2.0|beast_only|with_alation_auth|"
-    "TokenProvider::send, separate compilation|1.15|beast_only|with_alation_auth|$separate"
+    "TokenProvider::send and the Client built in the file, header-only|2.0|beast_only|with_alation_auth|"
+    "TokenProvider::send and the Client built, separate compilation|1.15|beast_only|with_alation_auth|$separate"
     "TokenProvider::send, provider built in another file, header-only|2.0|beast_only|send_only|"
     "try_authorize + authorize only, separate compilation|1.1|request_only|authorize_only|$separate"
     "for reference: the library alone (src.hpp)|-|beast_only|library_only|$separate"
