@@ -28,8 +28,8 @@
 // This header declares what it can instead of including it, so that a file that only puts tokens
 // on requests does not parse the Client, the token sources or Asio's TLS, in either mode. The
 // constructors are compiled with the rest of the library (impl/token_provider*.ipp); header-only,
-// they are defined where what they take is known: in a file that also includes client.hpp (the
-// Client's), or token_source.hpp (the TokenSource's), whichever comes first.
+// they are defined where what they take is known: in a file that also includes client.hpp (those
+// from a Client) or token_source.hpp (the one from a TokenSource), in either order.
 namespace alation::auth {
 
 class Client;       // client.hpp
