@@ -108,12 +108,13 @@ double run_calls(asio::io_context& io, std::uint64_t calls, int workers, Call ca
                  const SleepingThreads* threads = nullptr) {
     int running = workers;
     std::exception_ptr failure;
-    const double cpu_start = thread_cpu_seconds();
+    // Read outside the measured CPU time and allocations: reading /proc allocates.
     const auto sleeps = [threads](const std::vector<pid_t> SleepingThreads::*which) {
         return threads ? bench::context_switches(threads->*which, true) : 0.0;
     };
     const double client_sleeps_start = sleeps(&SleepingThreads::client);
     const double server_sleeps_start = sleeps(&SleepingThreads::server);
+    const double cpu_start = thread_cpu_seconds();
     const std::uint64_t allocations_start = allocations, bytes_start = allocated_bytes;
     const auto start = Clock::now();
     for (int w = 0; w < workers; ++w) {
@@ -133,12 +134,16 @@ double run_calls(asio::io_context& io, std::uint64_t calls, int workers, Call ca
     const double took = bench::seconds_since(start);
     if (failure) std::rethrow_exception(failure);
     if (cpu) {
+        // Taken before anything here allocates.
+        const double cpu_seconds = thread_cpu_seconds() - cpu_start;
+        const std::uint64_t call_allocations = allocations - allocations_start;
+        const std::uint64_t call_bytes = allocated_bytes - bytes_start;
         const auto per_call = [calls](double v) { return v / static_cast<double>(calls); };
-        cpu->cpu_us.push_back(per_call((thread_cpu_seconds() - cpu_start) * 1e6));
+        cpu->cpu_us.push_back(per_call(cpu_seconds * 1e6));
+        cpu->allocations.push_back(per_call(static_cast<double>(call_allocations)));
+        cpu->bytes.push_back(per_call(static_cast<double>(call_bytes)));
         cpu->client_sleeps.push_back(per_call(sleeps(&SleepingThreads::client) - client_sleeps_start));
         cpu->server_sleeps.push_back(per_call(sleeps(&SleepingThreads::server) - server_sleeps_start));
-        cpu->allocations.push_back(per_call(static_cast<double>(allocations - allocations_start)));
-        cpu->bytes.push_back(per_call(static_cast<double>(allocated_bytes - bytes_start)));
     }
     return took;
 }
