@@ -14,7 +14,9 @@
 #include <boost/beast/_experimental/test/fail_count.hpp>
 #include <boost/beast/_experimental/test/stream.hpp>
 
+#include <algorithm>
 #include <array>
+#include <cstring>
 #include <exception>
 #include <memory_resource>
 #include <optional>
@@ -189,7 +191,7 @@ struct Exchanged {
     error_code ec;
     RawResponse response;
     ExchangeFlags flags;
-    beast::flat_buffer buffer;
+    ResponseBuffer buffer;
     Diagnostics diag;
     std::string sent;
 };
@@ -242,7 +244,7 @@ TEST_CASE("exchange: a 2xx JSON response, and the request as sent", "[transport]
 
 TEST_CASE("exchange: the read buffer keeps no byte of a response, whatever the outcome", "[transport]") {
     // Its storage, as the next response will find it.
-    auto storage = [](beast::flat_buffer& buffer) {
+    auto storage = [](ResponseBuffer& buffer) {
         buffer.clear();
         const auto bytes = buffer.prepare(buffer.capacity());
         return std::string(static_cast<const char*>(bytes.data()), bytes.size());
@@ -275,6 +277,50 @@ TEST_CASE("exchange: the read buffer keeps no byte of a response, whatever the o
                                     std::to_string(long_json.size()) + "\r\n\r\n" + long_json;
         CHECK(check_wiped(refused, false));
     }
+}
+
+namespace {
+
+// Frees through std::allocator, first counting the blocks it is handed and those that still hold a
+// byte other than zero.
+template <class T>
+struct CheckingAllocator {
+    using value_type = T;
+    static inline int freed = 0;
+    static inline int dirty = 0;
+
+    CheckingAllocator() = default;
+    template <class U>
+    CheckingAllocator(const CheckingAllocator<U>& /*other*/) noexcept {}
+
+    T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+    void deallocate(T* p, std::size_t n) noexcept {
+        ++freed;
+        const auto* bytes = reinterpret_cast<const unsigned char*>(p);
+        if (std::any_of(bytes, bytes + n * sizeof(T), [](unsigned char b) { return b != 0; })) ++dirty;
+        std::allocator<T>().deallocate(p, n);
+    }
+    friend bool operator==(const CheckingAllocator&, const CheckingAllocator&) noexcept { return true; }
+};
+
+}  // namespace
+
+TEST_CASE("exchange: the read buffer wipes the storage it lets go of as it grows", "[transport]") {
+    // Beast's flat_buffer moves its data to larger storage and frees the old as it was; a
+    // response that outgrows the buffer must not leave its first bytes (a token) on the heap.
+    using Checking = CheckingAllocator<char>;
+    Checking::freed = Checking::dirty = 0;
+    {
+        boost::beast::basic_flat_buffer<WipingAllocator<char, Checking>> buffer;
+        for (int i = 0; i < 8; ++i) {
+            const auto room = buffer.prepare(512);
+            std::memset(room.data(), 'k', room.size());
+            buffer.commit(room.size());
+        }
+    }
+    CHECK(Checking::freed >= 2);  // grown at least once, then destroyed
+    CHECK(Checking::dirty == 0);
+    static_assert(std::is_same_v<ResponseBuffer::allocator_type, WipingAllocator<char>>);
 }
 
 TEST_CASE("exchange: a header larger than its arena spills over and is sent whole", "[transport]") {

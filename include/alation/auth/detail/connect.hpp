@@ -25,7 +25,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -61,7 +60,7 @@ public:
     }
     TlsStream* tls() noexcept { return std::get_if<TlsStream>(&stream_); }
     /// Kept between requests: one allocation per connection, not one per call.
-    boost::beast::flat_buffer& read_buffer() noexcept { return read_buffer_; }
+    ResponseBuffer& read_buffer() noexcept { return read_buffer_; }
     [[nodiscard]] const std::string& route_key() const noexcept { return route_key_; }
 
     template <class F>
@@ -100,7 +99,7 @@ private:
     }
 
     Stream stream_;
-    boost::beast::flat_buffer read_buffer_;
+    ResponseBuffer read_buffer_;
     std::string route_key_;
 };
 

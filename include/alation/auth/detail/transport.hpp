@@ -39,11 +39,44 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <memory_resource>
 #include <string>
 #include <string_view>
 
 namespace alation::auth::detail {
+
+/// An allocator that overwrites memory before it frees it, for buffers that hold secrets and are
+/// reallocated as they grow: `Base` (std::allocator) frees the old storage as it was.
+template <class T, class Base = std::allocator<T>>
+struct WipingAllocator : Base {
+    using value_type = T;
+    // std::allocator_traits looks for these names; std::allocator's own rebind (gone in C++20)
+    // would drop the wiping.
+    // NOLINTBEGIN(readability-identifier-naming)
+    template <class U>
+    struct rebind {
+        using other = WipingAllocator<U, typename std::allocator_traits<Base>::template rebind_alloc<U>>;
+    };
+    // NOLINTEND(readability-identifier-naming)
+
+    WipingAllocator() = default;
+    explicit WipingAllocator(const Base& base) noexcept : Base(base) {}
+    template <class U, class OtherBase>
+    WipingAllocator(const WipingAllocator<U, OtherBase>& other) noexcept : Base(other.base()) {}
+
+    [[nodiscard]] const Base& base() const noexcept { return *this; }
+
+    void deallocate(T* p, std::size_t n) noexcept {
+        OPENSSL_cleanse(p, n * sizeof(T));
+        std::allocator_traits<Base>::deallocate(static_cast<Base&>(*this), p, n);
+    }
+
+    friend bool operator==(const WipingAllocator& a, const WipingAllocator& b) noexcept { return a.base() == b.base(); }
+};
+
+/// A connection's read buffer: it holds responses, tokens among them, and grows to fit them.
+using ResponseBuffer = boost::beast::basic_flat_buffer<WipingAllocator<char>>;
 
 namespace transport_detail {
 
@@ -55,7 +88,7 @@ namespace http = boost::beast::http;
 // keeping the storage for the next response. Since its last clear(), a flat_buffer has held no
 // byte further into its storage than the number of bytes committed to it (it only ever moves
 // its data towards the front).
-inline void wipe(beast::flat_buffer& buffer, std::size_t held) {
+inline void wipe(ResponseBuffer& buffer, std::size_t held) {
     buffer.clear();
     auto storage = buffer.prepare(std::min(held, buffer.capacity()));
     OPENSSL_cleanse(storage.data(), storage.size());
@@ -208,10 +241,10 @@ struct ExchangeFlags {
 /// the response (which no server sends unasked) end the connection's reuse.
 template <class Stream>
 boost::asio::awaitable<error_code> async_send_request(Stream& stream, OutgoingRequest& request,
-                                                      const ProxyEndpoint* http_proxy,
-                                                      boost::beast::flat_buffer& buffer, Endpoint endpoint,
-                                                      std::size_t max_response_size, std::string_view secret,
-                                                      Diagnostics& diag, RawResponse& response, ExchangeFlags& flags) {
+                                                      const ProxyEndpoint* http_proxy, ResponseBuffer& buffer,
+                                                      Endpoint endpoint, std::size_t max_response_size,
+                                                      std::string_view secret, Diagnostics& diag, RawResponse& response,
+                                                      ExchangeFlags& flags) {
     namespace asio = boost::asio;
     namespace beast = boost::beast;
     namespace http = boost::beast::http;
