@@ -8,19 +8,10 @@
 #include <alation/auth/detail/provider_impl.hpp>
 #include <alation/auth/token_provider.hpp>
 #include <alation/auth/token_source.hpp>
-#include <alation/auth/token_store.hpp>
-
-#include <stdexcept>
 
 namespace alation::auth {
 
 namespace token_provider_detail {
-
-inline const ProviderOptions& checked(const ProviderOptions& options) {
-    if (options.share_access_tokens && !(options.token_store && options.token_store->shares_access_tokens()))
-        throw std::invalid_argument("share_access_tokens needs a token_store that shares access tokens");
-    return options;
-}
 
 inline std::shared_ptr<detail::ProviderFront> start_provider(const boost::asio::any_io_executor& executor,
                                                              std::shared_ptr<TokenSource> source,

@@ -10,10 +10,19 @@
 #include <alation/auth/detail/refresh_token_source.hpp>
 #include <alation/auth/impl/token_provider.ipp>
 #include <alation/auth/token_provider.hpp>
+#include <alation/auth/token_store.hpp>
+
+#include <stdexcept>
 
 namespace alation::auth {
 
 namespace token_provider_detail {
+
+inline const ProviderOptions& checked(const ProviderOptions& options) {
+    if (options.share_access_tokens && !(options.token_store && options.token_store->shares_access_tokens()))
+        throw std::invalid_argument("share_access_tokens needs a token_store that shares access tokens");
+    return options;
+}
 
 inline RefreshToken make_refresh_token(Secret value, std::int64_t user_id) {
     RefreshToken token;
