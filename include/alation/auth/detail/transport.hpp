@@ -61,7 +61,6 @@ struct WipingAllocator : Base {
     // NOLINTEND(readability-identifier-naming)
 
     WipingAllocator() = default;
-    explicit WipingAllocator(const Base& base) noexcept : Base(base) {}
     template <class U, class OtherBase>
     WipingAllocator(const WipingAllocator<U, OtherBase>& other) noexcept : Base(other.base()) {}
 
