@@ -27,7 +27,6 @@
 #include <algorithm>
 #include <atomic>
 #include <ctime>
-#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <sstream>
