@@ -8,7 +8,12 @@
 // keep-alive connection; the fake serves on its own thread. The loops take turns in short
 // segments (fixed, send, try_authorize, fixed, ...) on the same connections, so that all see the
 // same machine; requests/s is the median (and min) over the segments.
+//
+// BENCH_ONLY=fixed (or send, or try) makes every segment run that loop alone, and BENCH_THREADS=N
+// runs only that thread count, to profile one loop apart (perf record, perf stat); the ratios
+// printed are then of that loop against itself.
 #include "bench_common.hpp"
+#include "counting_allocator.hpp"
 
 #include <alation/auth.hpp>
 #include <alation/auth/testing/fake_alation.hpp>
@@ -62,6 +67,9 @@ struct Result {
     // epoll or on the scheduler's condition; involuntary: it was preempted): how the loops differ
     // in the way they share the cores, which requests/s alone cannot tell from their own cost.
     bench::Stats fixed_switches, provider_switches, try_switches;
+    // Allocations of the client threads per request (the mints in the background included: a few
+    // per second, nothing per request).
+    bench::Stats fixed_allocations, provider_allocations, try_allocations;
     std::vector<double> fixed_us, provider_us, try_us, near_us, far_us;  // sorted latencies
     std::size_t refreshes = 0, mints = 0, rejected = 0, rejected_expired = 0, errors = 0;
 };
@@ -93,8 +101,19 @@ std::vector<double> latencies_us(const std::vector<Sample>& samples) {
     return out;
 }
 
+// BENCH_ONLY's loop, or -1 for all of them in turn.
+int only_loop() {
+    const char* only = std::getenv("BENCH_ONLY");
+    if (!only) return -1;
+    const std::string_view name = only;
+    if (name == "fixed") return fixed_phase;
+    if (name == "send") return provider_phase;
+    if (name == "try") return try_phase;
+    throw std::invalid_argument("BENCH_ONLY: fixed, send or try");
+}
+
 Result run(int threads, testing::FakeAlation& fake, const RefreshToken& rt, const Secret& fixed_token,
-           const bench::Mode& mode) {
+           const bench::Mode& mode, int only) {
     const auto segment = mode.smoke ? 100ms : 2s;
     const int segments = mode.smoke ? 2 : 5;  // of each loop
 
@@ -103,8 +122,10 @@ Result run(int threads, testing::FakeAlation& fake, const RefreshToken& rt, cons
     std::vector<std::thread> pool;
     std::mutex tids_mutex;
     std::vector<pid_t> tids;
+    std::vector<bench::AllocationCount> allocation_counts(threads);
     for (int t = 0; t < threads; ++t)
-        pool.emplace_back([&] {
+        pool.emplace_back([&, t] {
+            bench::count_allocations_of_this_thread(allocation_counts[t]);
             {
                 std::lock_guard lock(tids_mutex);
                 tids.push_back(gettid());
@@ -187,19 +208,35 @@ Result run(int threads, testing::FakeAlation& fake, const RefreshToken& rt, cons
         return tids.size() < pool.size();
     }())
         std::this_thread::yield();
-    std::vector<double> rps[loops], cpu_us[loops], switches[loops];
+    const auto allocations = [&allocation_counts] {
+        double total = 0;
+        for (const auto& c : allocation_counts) total += static_cast<double>(c.allocations.load());
+        return total;
+    };
+    std::vector<double> rps[loops], cpu_us[loops], switches[loops], allocations_per_request[loops];
     for (int s = 0; s < loops * segments; ++s) {
-        const int p = s % loops;
+        const int p = only >= 0 ? only : s % loops;
         phase.store(p);
         const auto before = completed[p].load();
         const double cpu_before = cpu_seconds(pool);
         const double switches_before = bench::context_switches(tids);
+        const double allocations_before = allocations();
         const auto start = Clock::now();
         std::this_thread::sleep_for(segment);
         const auto requests = static_cast<double>(completed[p].load() - before);
         rps[p].push_back(requests / bench::seconds_since(start));
         cpu_us[p].push_back((cpu_seconds(pool) - cpu_before) * 1e6 / std::max(requests, 1.0));
         switches[p].push_back((bench::context_switches(tids) - switches_before) * 1e3 / std::max(requests, 1.0));
+        allocations_per_request[p].push_back((allocations() - allocations_before) / std::max(requests, 1.0));
+    }
+    if (only >= 0) {
+        // The other loops did not run: report the one that did in their place.
+        for (int p = 0; p < loops; ++p) {
+            rps[p] = rps[only];
+            cpu_us[p] = cpu_us[only];
+            switches[p] = switches[only];
+            allocations_per_request[p] = allocations_per_request[only];
+        }
     }
     phase.store(stop_phase);
     while (running.load() != 0) std::this_thread::sleep_for(1ms);
@@ -214,6 +251,9 @@ Result run(int threads, testing::FakeAlation& fake, const RefreshToken& rt, cons
     r.fixed_switches = bench::summarize(switches[fixed_phase]);
     r.provider_switches = bench::summarize(switches[provider_phase]);
     r.try_switches = bench::summarize(switches[try_phase]);
+    r.fixed_allocations = bench::summarize(allocations_per_request[fixed_phase]);
+    r.provider_allocations = bench::summarize(allocations_per_request[provider_phase]);
+    r.try_allocations = bench::summarize(allocations_per_request[try_phase]);
     r.mints = fake.access_tokens_minted() - minted_before;
     r.rejected = fake.protected_rejected() - rejected_before;
     r.rejected_expired = fake.protected_rejected_expired() - expired_before;
@@ -275,9 +315,12 @@ int main(int argc, char** argv) {
                 << bench::Table::number(bench::quantile(v, 0.99)) << " | "
                 << bench::Table::number(v.empty() ? 0.0 : v.back()) << " |\n";
     };
+    const int only = only_loop();
+    std::vector<int> thread_counts{1, 2, 4};
+    if (const char* n = std::getenv("BENCH_THREADS")) thread_counts = {std::max(1, std::atoi(n))};
     bool ok = true;
-    for (const int threads : {1, 2, 4}) {
-        const Result r = run(threads, fake, rt, fixed.value, mode);
+    for (const int threads : thread_counts) {
+        const Result r = run(threads, fake, rt, fixed.value, mode, only);
         const std::string t = std::to_string(threads) + (threads == 1 ? " thread: " : " threads: ");
         const double overhead = (r.fixed_rps.median - r.provider_rps.median) / r.fixed_rps.median * 100;
         table.row(t + "fixed TOKEN (no provider)", r.fixed_rps, "req/s");
@@ -295,6 +338,9 @@ int main(int argc, char** argv) {
         table.row(t + "fixed TOKEN: client-thread context switches per 1,000 requests", r.fixed_switches, "switches");
         table.row(t + "TokenProvider::send: context switches per 1,000 requests", r.provider_switches, "switches");
         table.row(t + "try_authorize: context switches per 1,000 requests", r.try_switches, "switches");
+        table.row(t + "fixed TOKEN: client-thread allocations per request", r.fixed_allocations, "allocs");
+        table.row(t + "TokenProvider::send: allocations per request", r.provider_allocations, "allocs");
+        table.row(t + "try_authorize: allocations per request", r.try_allocations, "allocs");
         table.row(t + "mints during the loops", static_cast<double>(r.mints), "mints",
                   std::to_string(r.refreshes) + " refresh events (started + succeeded)");
         table.row(t + "rejected requests", static_cast<double>(r.rejected), "req", "== 0",

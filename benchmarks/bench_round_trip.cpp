@@ -6,14 +6,15 @@
 // measured alternately (Client, Beast, Client, ...) so that the ratio is taken side by side.
 // Besides calls/s, the CPU time the client thread spends per call is reported: on a shared
 // machine it is the steadier figure, and it separates the client's own cost from waiting. So are
-// the client thread's allocations per call (operator new and aligned_alloc, replaced below;
-// OpenSSL's own mallocs are not counted), and how often the client's and the fake's threads slept
-// per call: on loopback a send to a sleeping server runs the server's wake-up on the sender's CPU,
-// so who waits for whom shows in the client's CPU time.
+// the client thread's allocations per call (counting_allocator.hpp; OpenSSL's own mallocs are not
+// counted), and how often the client's and the fake's threads slept per call: on loopback a send
+// to a sleeping server runs the server's wake-up on the sender's CPU, so who waits for whom shows
+// in the client's CPU time.
 //
 // BENCH_ONLY=client (or hand) makes every batch run that side alone, to profile it apart
 // (perf record); the ratios it prints are then of one side against itself.
 #include "bench_common.hpp"
+#include "counting_allocator.hpp"
 
 #include <alation/auth.hpp>
 #include <alation/auth/testing/fake_alation.hpp>
@@ -38,39 +39,6 @@
 #include <stdexcept>
 #include <thread>
 
-// ---- allocations of the client thread ------------------------------------------------------
-namespace {
-// Only the thread that sets `counting` counts: the fake's thread allocates too.
-thread_local bool counting = false;
-thread_local std::uint64_t allocations = 0;
-thread_local std::uint64_t allocated_bytes = 0;
-
-void* allocate(std::size_t size) {
-    if (counting) {
-        ++allocations;
-        allocated_bytes += size;
-    }
-    void* p = std::malloc(size == 0 ? 1 : size);
-    if (!p) throw std::bad_alloc();
-    return p;
-}
-}  // namespace
-
-extern "C" void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept {
-    if (counting) {
-        ++allocations;
-        allocated_bytes += size;
-    }
-    void* p = nullptr;
-    return posix_memalign(&p, std::max(alignment, sizeof(void*)), size) == 0 ? p : nullptr;
-}
-void* operator new(std::size_t size) { return allocate(size); }
-void* operator new[](std::size_t size) { return allocate(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -79,6 +47,9 @@ using namespace alation::auth;
 using bench::Clock;
 
 namespace {
+
+// The client thread's (main's): the fake's thread allocates too, uncounted.
+bench::AllocationCount client_allocations;
 
 using Batch = std::function<double(std::uint64_t)>;
 constexpr int concurrency = 8;
@@ -115,7 +86,7 @@ double run_calls(asio::io_context& io, std::uint64_t calls, int workers, Call ca
     const double client_sleeps_start = sleeps(&SleepingThreads::client);
     const double server_sleeps_start = sleeps(&SleepingThreads::server);
     const double cpu_start = thread_cpu_seconds();
-    const std::uint64_t allocations_start = allocations, bytes_start = allocated_bytes;
+    const std::uint64_t allocations_start = client_allocations.allocations, bytes_start = client_allocations.bytes;
     const auto start = Clock::now();
     for (int w = 0; w < workers; ++w) {
         const std::uint64_t share = calls / workers + (static_cast<std::uint64_t>(w) < calls % workers ? 1 : 0);
@@ -136,8 +107,8 @@ double run_calls(asio::io_context& io, std::uint64_t calls, int workers, Call ca
     if (cpu) {
         // Taken before anything here allocates.
         const double cpu_seconds = thread_cpu_seconds() - cpu_start;
-        const std::uint64_t call_allocations = allocations - allocations_start;
-        const std::uint64_t call_bytes = allocated_bytes - bytes_start;
+        const std::uint64_t call_allocations = client_allocations.allocations - allocations_start;
+        const std::uint64_t call_bytes = client_allocations.bytes - bytes_start;
         const auto per_call = [calls](double v) { return v / static_cast<double>(calls); };
         cpu->cpu_us.push_back(per_call(cpu_seconds * 1e6));
         cpu->allocations.push_back(per_call(static_cast<double>(call_allocations)));
@@ -312,7 +283,7 @@ void run(const Transport& transport, const bench::Mode& mode) {
 
 int main(int argc, char** argv) {
     const auto mode = bench::Mode::parse(argc, argv);
-    counting = true;
+    bench::count_allocations_of_this_thread(client_allocations);
     run({"plain HTTP", false}, mode);
     run({"TLS", true}, mode);
 }
