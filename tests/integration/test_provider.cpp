@@ -420,6 +420,47 @@ TEST_CASE("provider: with no valid token left, a failure reaches the waiters wit
     }());
 }
 
+TEST_CASE("provider: a send() whose retry after a 401 finds no token fails with the mint's diagnostics") {
+    // Its wait comes after a write and a read: the diagnostics the default token throws are made
+    // only then, and handed over as send() completes.
+    const auto source = GENERATE(Source::refresh_token, Source::oauth);
+    const auto completion = GENERATE(as<std::string>{}, "default token", "caller's diagnostics");
+    INFO(completion);
+    Alation alation;
+    auto& io = alation.io;
+    auto owned = alation.provider(source);
+    auto& provider = *owned;
+    std::string first;
+    run(io, [&]() -> asio::awaitable<void> { first = (co_await provider.token()).value.reveal(); }());
+    alation.refuse(source, Secret(first));
+    Fault html;
+    html.status = 502;
+    html.html = true;
+    alation.fake.inject(Alation::mint_path(source), html);
+
+    run(io, [&]() -> asio::awaitable<void> {
+        auto conn = co_await ProtectedConnection::open(alation.fake.port());
+        auto request = protected_request();
+        http::response<http::string_body> response;
+        if (completion == "default token") {
+            try {
+                co_await provider.send(conn->stream, request, conn->buffer, response);
+                FAIL("expected an error");
+            } catch (const ErrorWithDiagnostics& e) {
+                CHECK(e.code() == Error::server_error);
+                CHECK(e.diagnostics().http_status() == 502);
+            }
+        } else {
+            Diagnostics diag;
+            const auto [ec] = co_await provider.send(conn->stream, request, conn->buffer, response, diag,
+                                                     asio::as_tuple(asio::use_awaitable));
+            CHECK(ec == Error::server_error);
+            CHECK(diag.http_status() == 502);
+        }
+    }());
+    CHECK(alation.fake.protected_rejected() == 1);
+}
+
 TEST_CASE("provider: a burst of 401s from requests in flight mints one new token", "[concurrency]") {
     const auto source = GENERATE(Source::refresh_token, Source::oauth);
     Alation alation;

@@ -288,29 +288,46 @@ private:
     struct SendInitiation {
         std::shared_ptr<Impl> impl;
 
+        // Unlike the other initiations, send() makes the diagnostics its Throwing adapter would
+        // read only when it waits for a token, and hands them over as it completes: most sends
+        // find a usable token and make none.
         template <class Handler, class Stream, class Request, class DynamicBuffer, class Response>
         void operator()(Handler&& handler, Diagnostics* diag, Stream* stream, Request* request, DynamicBuffer* buffer,
                         Response* response) const {
-            diag = detail::diagnostics_for(handler, diag);
-            boost::asio::async_compose<Handler, void(error_code)>(
-                SendOp<Stream, Request, DynamicBuffer, Response>(impl, *stream, *request, *buffer, *response, diag),
-                handler, *stream);
+            const bool make_diagnostics = !diag && detail::throws_diagnostics(handler);
+            auto adopting = detail::adapt_handler(std::forward<Handler>(handler),
+                                                  [](auto&& h, error_code ec, std::unique_ptr<Diagnostics> made) {
+                                                      detail::adopt_diagnostics(h, std::move(made));
+                                                      std::forward<decltype(h)>(h)(ec);
+                                                  });
+            boost::asio::async_compose<decltype(adopting), void(error_code, std::unique_ptr<Diagnostics>)>(
+                SendOp<Stream, Request, DynamicBuffer, Response>(impl, *stream, *request, *buffer, *response, diag,
+                                                                 make_diagnostics),
+                adopting, *stream);
         }
     };
 
     template <class Stream, class Request, class DynamicBuffer, class Response>
     struct SendOp : boost::asio::coroutine {
         SendOp(std::shared_ptr<Impl> impl, Stream& stream, Request& request, DynamicBuffer& buffer, Response& response,
-               Diagnostics* diag)
-            : impl(std::move(impl)), stream(stream), request(request), buffer(buffer), response(response), diag(diag) {}
+               Diagnostics* diag, bool make_diagnostics)
+            : impl(std::move(impl)),
+              stream(stream),
+              request(request),
+              buffer(buffer),
+              response(response),
+              diag(diag),
+              make_diagnostics(make_diagnostics) {}
 
         std::shared_ptr<Impl> impl;
         Stream& stream;
         Request& request;
         DynamicBuffer& buffer;
         Response& response;
-        Diagnostics* diag;
+        Diagnostics* diag;  // the caller's, or `made`'s
+        std::unique_ptr<Diagnostics> made;
         Impl::TokenPtr used;
+        bool make_diagnostics;  // before a wait, for the handler's Throwing adapter
         bool retried = false;
 
         template <class Self>
@@ -333,18 +350,22 @@ private:
                 for (;;) {
                     used = impl->usable_token_owned(impl->now());
                     if (!used) {
+                        if (make_diagnostics && !made) {
+                            made = std::make_unique<Diagnostics>();
+                            diag = made.get();
+                        }
                         BOOST_ASIO_CORO_YIELD impl->async_wait(Impl::WaitHandler(std::move(self)), diag);
-                        if (ec) return self.complete(ec);
+                        if (ec) return self.complete(ec, std::move(made));
                     }
                     set_token_header(request, used->token.value, impl->options().header);
                     BOOST_ASIO_CORO_YIELD http::async_write(stream, request, std::move(self));
-                    if (ec) return self.complete(ec);
+                    if (ec) return self.complete(ec, std::move(made));
                     BOOST_ASIO_CORO_YIELD http::async_read(stream, buffer, response, std::move(self));
-                    if (ec) return self.complete(ec);
+                    if (ec) return self.complete(ec, std::move(made));
                     const auto after =
                         detail::after_response(response.result_int(), retried, used->known_good.is_set());
                     if (after.vouch) used->known_good.set();
-                    if (!after.retry) return self.complete({});
+                    if (!after.retry) return self.complete({}, std::move(made));
                     impl->invalidate(used->token.value);
                     retried = true;
                     response = {};

@@ -76,6 +76,26 @@ Diagnostics* diagnostics_for(AdaptedHandler<Handler, Throwing>& handler, Diagnos
     return out ? out : &handler.adapt.diagnostics();
 }
 
+// For an operation that can only tell after its initiation whether it needs diagnostics (send(),
+// whose wait for a token comes after a write and read): whether the handler's Throwing adapter
+// would read diagnostics the caller did not pass, and how the operation hands over those it made.
+template <class Handler>
+constexpr bool throws_diagnostics(const Handler& /*handler*/) {
+    return false;
+}
+template <class Handler>
+constexpr bool throws_diagnostics(const AdaptedHandler<Handler, Throwing>& /*handler*/) {
+    return true;
+}
+template <class Handler>
+void adopt_diagnostics(Handler& /*handler*/, std::unique_ptr<Diagnostics> /*made*/) {}
+template <class Handler>
+void adopt_diagnostics(AdaptedHandler<Handler, Throwing>& handler, std::unique_ptr<Diagnostics> made) {
+    if (!made) return;
+    handler.adapt.target = made.get();
+    handler.adapt.owned = std::move(made);
+}
+
 template <class Initiation>
 struct ThrowingInitiation {
     Initiation initiation;
