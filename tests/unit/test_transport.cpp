@@ -14,12 +14,15 @@
 #include <boost/beast/_experimental/test/fail_count.hpp>
 #include <boost/beast/_experimental/test/stream.hpp>
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <array>
 #include <cstring>
 #include <exception>
 #include <memory_resource>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -282,7 +285,8 @@ TEST_CASE("exchange: the read buffer keeps no byte of a response, whatever the o
 namespace {
 
 // Frees through std::allocator, first counting the blocks it is handed and those that still hold a
-// byte other than zero.
+// byte other than zero. Hands out zeroed storage, so that only bytes a container wrote count
+// (a string's storage has a byte past its capacity that it never writes).
 template <class T>
 struct CheckingAllocator {
     using value_type = T;
@@ -293,7 +297,11 @@ struct CheckingAllocator {
     template <class U>
     CheckingAllocator(const CheckingAllocator<U>& /*other*/) noexcept {}
 
-    T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+    T* allocate(std::size_t n) {
+        T* p = std::allocator<T>().allocate(n);
+        std::memset(static_cast<void*>(p), 0, n * sizeof(T));
+        return p;
+    }
     void deallocate(T* p, std::size_t n) noexcept {
         ++freed;
         const auto* bytes = reinterpret_cast<const unsigned char*>(p);
@@ -321,6 +329,46 @@ TEST_CASE("exchange: the read buffer wipes the storage it lets go of as it grows
     CHECK(Checking::freed >= 2);  // grown at least once, then destroyed
     CHECK(Checking::dirty == 0);
     static_assert(std::is_same_v<ResponseBuffer::allocator_type, WipingAllocator<char>>);
+}
+
+TEST_CASE("exchange: a body sent chunked wipes the storage it outgrows", "[transport]") {
+    // With no Content-Length to reserve for, the body grows as the chunks arrive; the storage it
+    // leaves behind held the first bytes of a token.
+    using Checking = CheckingAllocator<char>;
+    using String = std::basic_string<char, std::char_traits<char>, Checking>;
+    std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 40; ++i) wire += "64\r\n" + std::string(100, 'k') + "\r\n";  // 0x64 = 100 bytes
+    wire += "0\r\n\r\n";
+    Checking::freed = Checking::dirty = 0;
+    {
+        http::response_parser<BasicSecretStringBody<String>> parser;
+        parser.eager(true);
+        beast::error_code ec;
+        std::string_view rest = wire;
+        while (!parser.is_done() && !ec) rest.remove_prefix(parser.put(asio::buffer(rest.data(), rest.size()), ec));
+        REQUIRE_FALSE(ec);
+        auto& body = parser.get().body();
+        CHECK(std::string_view(body.data(), body.size()) == std::string(4000, 'k'));
+        OPENSSL_cleanse(body.data(), body.capacity());  // the Client wipes the body it keeps
+    }
+    CHECK(Checking::freed >= 3);  // grown at least twice from the heap, then destroyed
+    CHECK(Checking::dirty == 0);
+    static_assert(std::is_same_v<SecretStringBody::value_type, std::string>);
+}
+
+TEST_CASE("exchange: a 2xx JSON response sent chunked", "[transport]") {
+    const std::string half(token_json.substr(0, 20)), rest(token_json.substr(20));
+    const auto chunk = [](const std::string& data) {
+        std::ostringstream size;
+        size << std::hex << data.size();
+        return size.str() + "\r\n" + data + "\r\n";
+    };
+    Pipe pipe("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk(half) +
+              chunk(rest) + "0\r\n\r\n");
+    const auto out = exchange(pipe);
+    REQUIRE_FALSE(out.ec);
+    CHECK(out.response.body.reveal() == token_json);
+    CHECK(out.flags.keep_alive);
 }
 
 TEST_CASE("exchange: a header larger than its arena spills over and is sent whole", "[transport]") {

@@ -23,6 +23,7 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffer_traits.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
@@ -30,8 +31,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/span_body.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/optional/optional.hpp>
 
 #include <openssl/crypto.h>
 
@@ -76,6 +77,59 @@ struct WipingAllocator : Base {
 
 /// A connection's read buffer: it holds responses, tokens among them, and grows to fit them.
 using ResponseBuffer = boost::beast::basic_flat_buffer<WipingAllocator<char>>;
+
+/// Beast's string body, except that a body that outgrows its string (one sent chunked, with no
+/// Content-Length to reserve for) moves to larger storage and wipes the old before it is freed;
+/// Beast's resizes the string in place, which frees the old storage as it was.
+template <class String>
+struct BasicSecretStringBody {
+    using value_type = String;
+
+    class reader {  // NOLINT(readability-identifier-naming): Beast's Body concept names it
+    public:
+        template <bool IsRequest, class Fields>
+        reader(boost::beast::http::header<IsRequest, Fields>& /*header*/, value_type& body) : body_(body) {}
+
+        void init(const boost::optional<std::uint64_t>& length, error_code& ec) {
+            ec = {};
+            if (!length) return;
+            if (*length > body_.max_size()) {
+                ec = boost::beast::http::error::buffer_overflow;
+                return;
+            }
+            reserve(static_cast<std::size_t>(*length));
+        }
+
+        template <class ConstBufferSequence>
+        std::size_t put(const ConstBufferSequence& buffers, error_code& ec) {
+            const std::size_t extra = boost::beast::buffer_bytes(buffers);
+            const std::size_t size = body_.size();
+            if (extra > body_.max_size() - size) {
+                ec = boost::beast::http::error::buffer_overflow;
+                return 0;
+            }
+            if (size + extra > body_.capacity()) reserve(std::max(size + extra, 2 * body_.capacity()));
+            body_.resize(size + extra);  // within its capacity: no reallocation
+            ec = {};
+            return boost::asio::buffer_copy(boost::asio::buffer(body_.data() + size, extra), buffers);
+        }
+
+        void finish(error_code& ec) { ec = {}; }
+
+    private:
+        void reserve(std::size_t capacity) {
+            if (capacity <= body_.capacity()) return;
+            value_type larger(body_.get_allocator());
+            larger.reserve(capacity);
+            larger.assign(body_.data(), body_.size());
+            OPENSSL_cleanse(body_.data(), body_.capacity());
+            body_.swap(larger);
+        }
+
+        value_type& body_;
+    };
+};
+using SecretStringBody = BasicSecretStringBody<std::string>;
 
 namespace transport_detail {
 
@@ -261,7 +315,7 @@ boost::asio::awaitable<error_code> async_send_request(Stream& stream, OutgoingRe
     }
 
     buffer.clear();
-    http::response_parser<http::string_body> parser;
+    http::response_parser<SecretStringBody> parser;
     const std::size_t limit = max_response_size;
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limit, UINT32_MAX)));
     parser.body_limit(limit);
@@ -276,7 +330,6 @@ boost::asio::awaitable<error_code> async_send_request(Stream& stream, OutgoingRe
             ec = http::error::body_limit;
         } else {
             parser.body_limit(body_room);
-            if (length) parser.get().body().reserve(static_cast<std::size_t>(*length));
             auto [body_ec, body_read] =
                 co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
             ec = body_ec;
@@ -299,7 +352,7 @@ boost::asio::awaitable<error_code> async_send_request(Stream& stream, OutgoingRe
         co_return normalize(ec);
     }
 
-    http::response<http::string_body> message = parser.release();
+    http::response<SecretStringBody> message = parser.release();
     flags.keep_alive = message.keep_alive() && leftover == 0;
     const unsigned status = message.result_int();
     diag.set_http_status(status);
