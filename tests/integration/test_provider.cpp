@@ -25,6 +25,7 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -93,12 +94,14 @@ struct Alation : test::Fixture {
         else
             fake.revoke_refresh_token(refresh_token.value);
     }
-    /// From now on the protected endpoint refuses `token` with 401.
-    void refuse(Source source, const Secret& token) {
+    /// From now on the protected endpoint refuses `provider`'s token with 401.
+    void refuse_token_of(Source source, TokenProvider& provider) {
+        std::optional<AccessToken> token;
+        run(io, [&]() -> asio::awaitable<void> { token = co_await provider.token(); }());
         if (source == Source::oauth)
-            fake.expire_oauth_token(token);
+            fake.expire_oauth_token(token->value);
         else
-            fake.revoke_access_token(token);
+            fake.revoke_access_token(token->value);
     }
 
     Client client;
@@ -430,9 +433,7 @@ TEST_CASE("provider: a send() whose retry after a 401 finds no token fails with 
     auto& io = alation.io;
     auto owned = alation.provider(source);
     auto& provider = *owned;
-    std::string first;
-    run(io, [&]() -> asio::awaitable<void> { first = (co_await provider.token()).value.reveal(); }());
-    alation.refuse(source, Secret(first));
+    alation.refuse_token_of(source, provider);
     Fault html;
     html.status = 502;
     html.html = true;
@@ -467,9 +468,7 @@ TEST_CASE("provider: a burst of 401s from requests in flight mints one new token
     auto& io = alation.io;
     auto owned = alation.provider(source);
     auto& provider = *owned;
-    std::string first;
-    run(io, [&]() -> asio::awaitable<void> { first = (co_await provider.token()).value.reveal(); }());
-    alation.refuse(source, Secret(first));  // the server now rejects it
+    alation.refuse_token_of(source, provider);
 
     constexpr int requests = 50;
     int ok = 0;
