@@ -56,6 +56,12 @@ struct Throwing {
         return *target;
     }
 
+    // Diagnostics an operation made itself, after its initiation (adopt_diagnostics).
+    void adopt(std::unique_ptr<Diagnostics> made) {
+        target = made.get();
+        owned = std::move(made);
+    }
+
     template <class Handler, class... T>
     void operator()(Handler&& handler, error_code ec, T&&... values) {
         std::exception_ptr ex;
@@ -91,9 +97,7 @@ template <class Handler>
 void adopt_diagnostics(Handler& /*handler*/, std::unique_ptr<Diagnostics> /*made*/) {}
 template <class Handler>
 void adopt_diagnostics(AdaptedHandler<Handler, Throwing>& handler, std::unique_ptr<Diagnostics> made) {
-    if (!made) return;
-    handler.adapt.target = made.get();
-    handler.adapt.owned = std::move(made);
+    if (made) handler.adapt.adopt(std::move(made));
 }
 
 template <class Initiation>
