@@ -80,7 +80,8 @@ using ResponseBuffer = boost::beast::basic_flat_buffer<WipingAllocator<char>>;
 
 /// Beast's string body, except that a body that outgrows its string (one sent chunked, with no
 /// Content-Length to reserve for) moves to larger storage and wipes the old before it is freed;
-/// Beast's resizes the string in place, which frees the old storage as it was.
+/// Beast's resizes the string in place, which frees the old storage as it was. Not a string over
+/// WipingAllocator: the body stays a std::string, which moves into a Secret without a copy.
 template <class String>
 struct BasicSecretStringBody {
     using value_type = String;
