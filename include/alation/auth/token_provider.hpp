@@ -72,7 +72,7 @@ void set_token_header(http::request<Body, Fields>& request, const Secret& value,
 /// none), send() on the handler's or else the stream's; never inside the initiating call, with
 /// one exception: a coroutine that awaits token() or authorize() with the default token
 /// (`co_await provider.authorize(req)`) while a token is usable is resumed at once, on its own
-/// thread, without a round through the scheduler (it has suspended already; every 16th such
+/// thread, without a round through the scheduler (it has suspended already; every 33rd such
 /// resumption in a row goes through the scheduler, so that a loop of awaits unwinds its stack).
 /// Per-operation cancellation of token() and authorize() (any type) completes that one
 /// operation with `asio::error::operation_aborted` and leaves the shared refresh running for the

@@ -43,7 +43,10 @@ template <class Handler, class Adapter>
 struct ResumesAwaitingCoroutine<AdaptedHandler<Handler, Adapter>> : ResumesAwaitingCoroutine<Handler> {};
 
 /// How many coroutine resumptions complete_usable nests on one thread's stack before it posts.
-inline constexpr int max_inline_resumptions = 16;
+/// Each post costs a loop of awaits one round through the scheduler (0.3–0.9 µs), each level
+/// 1.3–1.4 KB of stack (g++ 12, -O2): 32 levels keep the stack under 48 KB and the post's
+/// share of an await at 10–25 ns (16 levels left 20–50 ns; BENCHMARKS.md section 1).
+inline constexpr int max_inline_resumptions = 32;
 inline thread_local int inline_resumptions = 0;
 
 /// What TokenProvider::refresh_token() reads, implemented by the refresh-token source: an
