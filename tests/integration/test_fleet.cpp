@@ -46,8 +46,14 @@ constexpr bool instrumented = false;
 void check_must_be_figures(const fleet::FleetFigures& f) {
     INFO(f);
     CHECK(f.windows >= 2);
-    CHECK(f.one_regeneration_per_window());
     CHECK(f.regenerations_outside_window == 0);
+    // A replica regenerates on its own when the store does not answer in time (sharing never
+    // stops a regeneration): under a sanitizer, on a slow machine, store calls that timed out can
+    // cost a window a second regeneration. The uninstrumented build asserts one per window.
+    if (instrumented && f.token_store_failed_events > 0)
+        CHECK((f.regenerations >= f.windows && f.regenerations <= 2 * f.windows));
+    else
+        CHECK(f.one_regeneration_per_window());
     CHECK(f.replicas_with_rejected_refresh_token == 0);
     CHECK(f.store_holds_live_refresh_token);
     CHECK(f.requests_accepted > 0);
