@@ -10,6 +10,7 @@ get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
 set(VCPKG_BUILD_TYPE release)
 
 # Feature "redis": the Redis token store (alation::auth_redis, over hiredis); off without it.
+# Feature "redis-tls" only adds hiredis[ssl] and turns "redis" on (vcpkg.json).
 vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS FEATURES redis ALATION_AUTH_WITH_REDIS)
 
 vcpkg_cmake_configure(
