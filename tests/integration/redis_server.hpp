@@ -9,10 +9,21 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
 namespace alation::auth::test {
+
+/// TLS on the server's port, which then takes no plain connection: PEM files.
+struct RedisServerTls {
+    std::filesystem::path certificate;
+    std::filesystem::path private_key;
+    /// The CA that client certificates must be signed by.
+    std::filesystem::path ca;
+    /// `tls-auth-clients yes`: a client without a certificate is refused; else `optional`.
+    bool require_client_certificate = false;
+};
 
 struct RedisServerOptions {
     /// When not empty, `requirepass` (the default user's password).
@@ -20,10 +31,12 @@ struct RedisServerOptions {
     /// When not empty, an ACL user with all rights on all keys, and this password.
     std::string acl_user;
     std::string acl_password;
+    std::optional<RedisServerTls> tls = std::nullopt;
 };
 
 /// Runs `redis-server CONFIG` (foreground, no persistence: `save ""`, `appendonly no`, its dir a
-/// temporary directory) on 127.0.0.1 until destruction.
+/// temporary directory) on 127.0.0.1 until destruction; with options.tls, `port()` is its
+/// `tls-port` (Debian builds redis-server with TLS).
 ///
 /// Throws std::runtime_error, so the test fails with the reason, when the binary is missing or the
 /// server does not come up: the tests are built only with the Redis component, and CI installs
@@ -82,8 +95,17 @@ public:
 private:
     void write_config() const {
         std::ofstream conf(dir_ / "redis.conf", std::ios::trunc);
-        conf << "bind 127.0.0.1\nport " << port_ << "\nsave \"\"\nappendonly no\ndaemonize no\n"
+        conf << "bind 127.0.0.1\nsave \"\"\nappendonly no\ndaemonize no\n"
              << "dir " << dir_.string() << "\nlogfile \"\"\n";
+        if (options_.tls) {
+            const RedisServerTls& tls = *options_.tls;
+            // A path prints quoted, as the config file wants it.
+            conf << "port 0\ntls-port " << port_ << "\ntls-cert-file " << tls.certificate << "\ntls-key-file "
+                 << tls.private_key << "\ntls-ca-cert-file " << tls.ca << "\ntls-auth-clients "
+                 << (tls.require_client_certificate ? "yes" : "optional") << "\n";
+        } else {
+            conf << "port " << port_ << "\n";
+        }
         if (!options_.password.empty()) conf << "requirepass " << options_.password << "\n";
         if (!options_.acl_user.empty())
             conf << "user " << options_.acl_user << " on >" << options_.acl_password << " ~* &* +@all\n";

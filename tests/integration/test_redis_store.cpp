@@ -1,12 +1,21 @@
 // Copyright (c) 2026 alation-auth developers. Distributed under the Boost Software License 1.0.
 // The Redis component against Debian's redis-server on a free loopback port: the hiredis-over-Asio
 // connection with raw commands (AUTH, SELECT, every failure: down, paused, restarted, a hostile
-// server, close), then RedisTokenStore's operations.
+// server, close), then RedisTokenStore's operations, then TLS where hiredis has it (else the error
+// that TLS options are).
 #include "redis_server.hpp"
 
 #include <catch.hpp>
 
 #include <alation/auth/redis_token_store.hpp>
+
+#if ALATION_AUTH_HAS_HIREDIS_SSL
+#include "temp_dir.hpp"
+
+#include <alation/auth/testing/certificates.hpp>
+
+#include <openssl/pem.h>
+#endif
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
@@ -744,3 +753,253 @@ TEST_CASE("RedisTokenStore: operations from many threads, on a multi-threaded ex
     store.reset();
     pool.join();
 }
+
+// TLS
+
+#if ALATION_AUTH_HAS_HIREDIS_SSL
+
+namespace {
+
+namespace certs = alation::auth::testing;
+
+// A client certificate (extendedKeyUsage clientAuth, which a server checks) signed by `pki`'s CA.
+certs::CertificateAndKey client_certificate(const certs::TestCertificates& pki) {
+    using namespace certs::cert_detail;
+    const Bio ca_pem(
+        BIO_new_mem_buf(pki.ca().certificate_pem.data(), static_cast<int>(pki.ca().certificate_pem.size())));
+    const Bio key_pem(
+        BIO_new_mem_buf(pki.ca().private_key_pem.data(), static_cast<int>(pki.ca().private_key_pem.size())));
+    REQUIRE(ca_pem);
+    REQUIRE(key_pem);
+    const Cert ca(PEM_read_bio_X509(ca_pem.get(), nullptr, nullptr, nullptr));
+    const Pkey ca_key(PEM_read_bio_PrivateKey(key_pem.get(), nullptr, nullptr, nullptr));
+    REQUIRE(ca);
+    REQUIRE(ca_key);
+    const Pkey key = make_key();
+    const Cert cert = make_certificate(key.get(), "alation-auth test client",
+                                       {.not_before_seconds = -hour, .not_after_seconds = day}, "critical,CA:FALSE",
+                                       "critical,digitalSignature", "clientAuth", nullptr, ca.get(), ca_key.get());
+    return {.certificate_pem = to_pem(cert.get()), .private_key_pem = to_pem(key.get())};
+}
+
+// The test PKI as PEM files in a private temporary directory, generated for the run (no key is
+// checked in): the CA, the server's certificate for 127.0.0.1 and localhost, one for
+// other.invalid only, a client certificate, and a CA that signed none of them.
+class TlsFiles {
+public:
+    TlsFiles() {
+        const auto& pki = certs::TestCertificates::shared();
+        write_file(path("ca.pem"), pki.ca_certificate_pem());
+        write_pair("server", pki.server(certs::CertificateKind::valid));
+        write_pair("wrong-host", pki.server(certs::CertificateKind::wrong_host));
+        write_pair("client", client_certificate(pki));
+        write_file(path("other-ca.pem"), certs::TestCertificates().ca_certificate_pem());
+    }
+
+    [[nodiscard]] std::filesystem::path path(std::string_view name) const { return dir_.path() / name; }
+
+    // A server presenting `name`'s certificate.
+    [[nodiscard]] RedisServerOptions server(std::string_view name, bool require_client_certificate = false) const {
+        RedisServerOptions o;
+        o.tls = RedisServerTls{.certificate = path(std::string(name) + ".pem"),
+                               .private_key = path(std::string(name) + "-key.pem"),
+                               .ca = path("ca.pem"),
+                               .require_client_certificate = require_client_certificate};
+        return o;
+    }
+
+    // A store trusting the test CA only.
+    [[nodiscard]] RedisTokenStoreOptions store(std::uint16_t port) const {
+        auto o = store_options(port);
+        o.tls.emplace();
+        o.tls->ca_file = path("ca.pem").string();
+        return o;
+    }
+
+    void with_client_certificate(RedisTokenStoreOptions& o) const {
+        o.tls->certificate_file = path("client.pem").string();
+        o.tls->private_key_file = path("client-key.pem").string();
+    }
+
+private:
+    void write_pair(std::string_view name, const certs::CertificateAndKey& pair) const {
+        write_file(path(std::string(name) + ".pem"), pair.certificate_pem);
+        write_file(path(std::string(name) + "-key.pem"), pair.private_key_pem);
+    }
+
+    TempDir dir_;
+};
+
+// A refresh token and a shared access token stored and read back.
+void round_trip(asio::io_context& io, RedisTokenStore& store) {
+    REQUIRE(compare_and_swap(io, store, "user:42", "", refresh_token("over-tls")));
+    auto loaded = load(io, store, "user:42");
+    REQUIRE(loaded);
+    CHECK(loaded->value.reveal() == "over-tls");
+    REQUIRE_FALSE(await_done(io, [&](auto h) {
+        store.async_store_access_token("user:42", access_token("access-over-tls", std::chrono::hours(1)), std::move(h));
+    }));
+    auto access = load_access_token(io, store);
+    REQUIRE(access);
+    CHECK(access->value.reveal() == "access-over-tls");
+}
+
+// What a load fails with, twice: a connection that failed is not reused.
+error_code load_error(asio::io_context& io, RedisTokenStore& store) {
+    error_code first;
+    error_code second;
+    load(io, store, "user:42", &first);
+    load(io, store, "user:42", &second);
+    CHECK(first == second);
+    return first;
+}
+
+}  // namespace
+
+TEST_CASE("RedisTokenStore over TLS: round trips; the CA, the name and the handshake's time are checked",
+          "[redis][tls]") {
+    TlsFiles files;
+    RedisServer redis(files.server("server"));
+    asio::io_context io;
+    auto options = files.store(redis.port());
+
+    SECTION("an IP address, matched against the certificate's IP addresses") {
+        auto store = RedisTokenStore::create(io.get_executor(), options);
+        round_trip(io, *store);
+    }
+    SECTION("server_name localhost, matched against the certificate's DNS names and sent as SNI") {
+        options.tls->server_name = "localhost";
+        auto store = RedisTokenStore::create(io.get_executor(), options);
+        round_trip(io, *store);
+    }
+    SECTION("a CA that did not sign the server's certificate: token_store_unavailable, without secrets") {
+        options.tls->ca_file = files.path("other-ca.pem").string();
+        options.password = Secret("tls-redis-password");
+        auto store = RedisTokenStore::create(io.get_executor(), options);
+        const error_code ec = load_error(io, *store);
+        CHECK(ec == Error::token_store_unavailable);
+        CHECK(ec.message() == "the token store is unreachable");
+        CHECK(redis.log().find("tls-redis-password") == std::string::npos);
+    }
+    SECTION("a name the certificate does not hold: token_store_unavailable") {
+        options.tls->server_name = "other.invalid";
+        auto store = RedisTokenStore::create(io.get_executor(), options);
+        CHECK(load_error(io, *store) == Error::token_store_unavailable);
+    }
+    SECTION("a server that does not answer the handshake: timeout within connect_timeout") {
+        options.connect_timeout = milliseconds(200);
+        options.command_timeout = milliseconds(5000);
+        auto store = RedisTokenStore::create(io.get_executor(), options);
+        redis.pause();
+        error_code ec;
+        const auto start = std::chrono::steady_clock::now();
+        load(io, *store, "user:42", &ec);
+        CHECK(ec == Error::timeout);
+        CHECK(std::chrono::steady_clock::now() - start < milliseconds(2000));
+        redis.resume();
+        round_trip(io, *store);
+    }
+}
+
+TEST_CASE("RedisTokenStore over TLS: AUTH and SELECT after the handshake", "[redis][tls]") {
+    TlsFiles files;
+    auto server = files.server("server");
+    server.password = "tls-redis-password";
+    RedisServer redis(server);
+    asio::io_context io;
+    auto options = files.store(redis.port());
+    options.database = 1;
+    {
+        auto store = RedisTokenStore::create(io.get_executor(), options);
+        CHECK(load_error(io, *store) == Error::token_store_error);  // NOAUTH, over TLS
+    }
+    options.password = Secret("tls-redis-password");
+    auto store = RedisTokenStore::create(io.get_executor(), options);
+    round_trip(io, *store);
+    CHECK(store->commands_sent() == 6);  // AUTH, SELECT and the four of round_trip
+}
+
+TEST_CASE("RedisTokenStore over TLS: a certificate for another name fails, unless server_name is that name",
+          "[redis][tls]") {
+    TlsFiles files;
+    RedisServer redis(files.server("wrong-host"));
+    asio::io_context io;
+    auto options = files.store(redis.port());
+    {
+        auto store = RedisTokenStore::create(io.get_executor(), options);
+        CHECK(load_error(io, *store) == Error::token_store_unavailable);
+    }
+    options.tls->server_name = "other.invalid";
+    auto store = RedisTokenStore::create(io.get_executor(), options);
+    round_trip(io, *store);
+}
+
+TEST_CASE("RedisTokenStore over TLS: a client certificate the server requires", "[redis][tls]") {
+    TlsFiles files;
+    RedisServer redis(files.server("server", true));
+    asio::io_context io;
+    auto options = files.store(redis.port());
+
+    SECTION("given: accepted") {
+        files.with_client_certificate(options);
+        auto store = RedisTokenStore::create(io.get_executor(), options);
+        round_trip(io, *store);
+    }
+    SECTION("absent: token_store_unavailable") {
+        auto store = RedisTokenStore::create(io.get_executor(), options);
+        CHECK(load_error(io, *store) == Error::token_store_unavailable);
+    }
+}
+
+TEST_CASE("RedisTokenStore over TLS: unusable files and options are errors at create", "[redis][tls]") {
+    TlsFiles files;
+    asio::io_context io;
+    auto options = files.store(6379);
+
+    SECTION("a CA file that is not there: ErrorWithDiagnostics naming it") {
+        options.tls->ca_file = files.path("absent.pem").string();
+        try {
+            RedisTokenStore::create(io.get_executor(), options);
+            FAIL("create did not throw");
+        } catch (const ErrorWithDiagnostics& e) {
+            CHECK(e.code().category() == asio::error::get_ssl_category());
+            CHECK(e.diagnostics().message() == "cannot load RedisTlsOptions::ca_file " + options.tls->ca_file);
+        }
+    }
+    SECTION("a private key that is not the certificate's") {
+        files.with_client_certificate(options);
+        options.tls->private_key_file = files.path("server-key.pem").string();
+        try {
+            RedisTokenStore::create(io.get_executor(), options);
+            FAIL("create did not throw");
+        } catch (const ErrorWithDiagnostics& e) {
+            CHECK(e.diagnostics().message() == "cannot use RedisTlsOptions::private_key_file " +
+                                                   options.tls->private_key_file + " as the key of certificate_file");
+        }
+    }
+    SECTION("a certificate without its key") {
+        options.tls->certificate_file = files.path("client.pem").string();
+        CHECK_THROWS_AS(RedisTokenStore::create(io.get_executor(), options), std::invalid_argument);
+    }
+}
+
+#else
+
+TEST_CASE("RedisTokenStore: TLS options on a hiredis without TLS are refused at create, saying why", "[redis][tls]") {
+    asio::io_context io;
+    auto options = store_options(6379);
+    options.tls.emplace();
+    try {
+        RedisTokenStore::create(io.get_executor(), options);
+        FAIL("create did not throw");
+    } catch (const std::invalid_argument& e) {
+        const std::string what = e.what();
+        CHECK(what.find("RedisTokenStoreOptions::tls") != std::string::npos);
+        CHECK(what.find("has no TLS") != std::string::npos);
+        CHECK(what.find("hiredis 1.0 or later with hiredis_ssl") != std::string::npos);
+    }
+    options.tls.reset();
+    CHECK(RedisTokenStore::create(io.get_executor(), options) != nullptr);
+}
+
+#endif

@@ -11,6 +11,7 @@
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parser.hpp>
 
@@ -21,11 +22,31 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace alation::auth {
+
+/// TLS to Redis, as managed Redis services require. Needs hiredis 1.0 or later with its
+/// hiredis_ssl library (Debian 13: libhiredis-dev), which ALATION_AUTH_HAS_HIREDIS_SSL tells at
+/// compile time; without it (Debian 12's hiredis 0.14) RedisTokenStore::create refuses these
+/// options. The server's certificate chain and its name are always verified.
+struct RedisTlsOptions {
+    /// A PEM bundle of the CAs trusted to sign the server's certificate. With ca_dir, the only
+    /// CAs trusted; when both are empty, the system's trust store.
+    std::string ca_file;
+    /// A directory of hashed CA certificates (c_rehash layout).
+    std::string ca_dir;
+    /// A client certificate (PEM, intermediates after it) and its unencrypted PEM private key, for
+    /// a server that asks for one (`tls-auth-clients yes`). Both or neither.
+    std::string certificate_file;
+    std::string private_key_file;
+    /// The name the server's certificate must hold, sent as SNI too. Empty: `host` (an IP address
+    /// is checked against the certificate's IP addresses, and sends no SNI).
+    std::string server_name;
+};
 
 namespace detail {
 
@@ -87,6 +108,54 @@ inline std::optional<AccessToken> parse_shared_access_token(std::string_view con
     return token;
 }
 
+/// The client context for `options`: peer verification on, TLS 1.2 or later. Throws
+/// ErrorWithDiagnostics (OpenSSL's error; Diagnostics names the option and the file) when a file
+/// does not load, std::invalid_argument when the options do not fit together or this build's
+/// hiredis has no TLS.
+inline std::shared_ptr<SSL_CTX> make_redis_tls_context([[maybe_unused]] const RedisTlsOptions& options) {
+#if ALATION_AUTH_HAS_HIREDIS_SSL
+    auto check = [](bool ok, std::string what) {
+        if (ok) return;
+        const error_code ec(static_cast<int>(::ERR_get_error()), boost::asio::error::get_ssl_category());
+        ::ERR_clear_error();
+        Diagnostics diag;
+        diag.set_message(std::move(what));
+        throw ErrorWithDiagnostics(ec, std::move(diag));
+    };
+    if (options.certificate_file.empty() != options.private_key_file.empty())
+        throw std::invalid_argument("RedisTlsOptions: certificate_file and private_key_file go together");
+    std::shared_ptr<SSL_CTX> context(SSL_CTX_new(TLS_client_method()), &SSL_CTX_free);
+    check(context != nullptr, "cannot create a TLS context for Redis");
+    SSL_CTX* ctx = context.get();
+    check(SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1, "cannot require TLS 1.2 for Redis");
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    // An encrypted key fails instead of prompting on the terminal.
+    SSL_CTX_set_default_passwd_cb(ctx, [](char*, int, int, void*) { return 0; });
+    if (options.ca_file.empty() && options.ca_dir.empty())
+        check(SSL_CTX_set_default_verify_paths(ctx) == 1, "cannot load the system's trusted CAs");
+    if (!options.ca_file.empty())
+        check(SSL_CTX_load_verify_file(ctx, options.ca_file.c_str()) == 1,
+              "cannot load RedisTlsOptions::ca_file " + options.ca_file);
+    if (!options.ca_dir.empty())
+        check(SSL_CTX_load_verify_dir(ctx, options.ca_dir.c_str()) == 1,
+              "cannot use RedisTlsOptions::ca_dir " + options.ca_dir);
+    if (!options.certificate_file.empty()) {
+        check(SSL_CTX_use_certificate_chain_file(ctx, options.certificate_file.c_str()) == 1,
+              "cannot load RedisTlsOptions::certificate_file " + options.certificate_file);
+        // OpenSSL also checks that the key is the certificate's.
+        check(SSL_CTX_use_PrivateKey_file(ctx, options.private_key_file.c_str(), SSL_FILETYPE_PEM) == 1,
+              "cannot use RedisTlsOptions::private_key_file " + options.private_key_file +
+                  " as the key of certificate_file");
+    }
+    return context;
+#else
+    throw std::invalid_argument(
+        "RedisTokenStoreOptions::tls: this build's hiredis (" + std::to_string(HIREDIS_MAJOR) + "." +
+        std::to_string(HIREDIS_MINOR) +
+        ") has no TLS; TLS to Redis needs hiredis 1.0 or later with hiredis_ssl (Debian 13: libhiredis-dev)");
+#endif
+}
+
 }  // namespace detail
 
 /// Where the Redis server is and how to talk to it.
@@ -107,6 +176,8 @@ struct RedisTokenStoreOptions {
     /// Bounds each command; when it elapses the connection is dropped, and the next command opens
     /// a new one.
     std::chrono::milliseconds command_timeout{2000};
+    /// Set: TLS (point `port` at the server's `tls-port`). connect_timeout bounds the handshake too.
+    std::optional<RedisTlsOptions> tls;
 };
 
 /// A TokenStore in Redis, which the replicas of a fleet share: the refresh token of each
@@ -133,13 +204,19 @@ struct RedisTokenStoreOptions {
 /// never inside the call that started them; per-operation cancellation is not supported (close()
 /// aborts everything). Safe to call from any thread.
 ///
-/// Limits: no TLS (Debian 12's hiredis 0.14 has none: reach Redis over a trusted network, or
-/// through a TLS tunnel such as stunnel); a host name connects to its first resolved address.
+/// TLS with RedisTokenStoreOptions::tls, where hiredis has it (ALATION_AUTH_HAS_HIREDIS_SSL): a
+/// failed handshake (an untrusted certificate, the wrong name, a client certificate missing or
+/// refused) is Error::token_store_unavailable, like a refused connect.
+///
+/// Limits: a host name connects to its first resolved address.
 /// The store wipes every string of its own that held a value, but hiredis frees its output and
 /// input buffers (the command it wrote, the reply it read) without wiping them.
 class RedisTokenStore final : public TokenStore, public std::enable_shared_from_this<RedisTokenStore> {
 public:
-    /// Connects to nothing yet.
+    /// Connects to nothing yet; with TLS, loads its files. Throws ErrorWithDiagnostics (naming the
+    /// option and the file) when one does not load, std::invalid_argument for a certificate without
+    /// its key, or when options.tls is set but this build's hiredis has no TLS
+    /// (ALATION_AUTH_HAS_HIREDIS_SSL is 0).
     static std::shared_ptr<RedisTokenStore> create(boost::asio::any_io_executor executor,
                                                    RedisTokenStoreOptions options) {
         return std::shared_ptr<RedisTokenStore>(new RedisTokenStore(std::move(executor), std::move(options)));
@@ -253,6 +330,9 @@ private:
         connection.database = options.database;
         connection.connect_timeout = options.connect_timeout;
         connection.command_timeout = options.command_timeout;
+        if (options.tls)
+            connection.tls = detail::RedisTls{.context = detail::make_redis_tls_context(*options.tls),
+                                              .server_name = std::move(options.tls->server_name)};
         connection_ = detail::RedisConnection::create(std::move(executor), std::move(connection));
     }
 

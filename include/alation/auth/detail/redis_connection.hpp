@@ -18,6 +18,24 @@
 
 #include <hiredis/async.h>
 
+// TLS needs hiredis_ssl, a library of its own beside hiredis 1.0 and later (0.14 has no TLS).
+// CMake's alation::hiredis defines this to whether it found and links the library; without CMake
+// the header decides.
+#ifndef ALATION_AUTH_HAS_HIREDIS_SSL
+#if HIREDIS_MAJOR >= 1 && __has_include(<hiredis/hiredis_ssl.h>)
+#define ALATION_AUTH_HAS_HIREDIS_SSL 1
+#else
+#define ALATION_AUTH_HAS_HIREDIS_SSL 0
+#endif
+#endif
+#if ALATION_AUTH_HAS_HIREDIS_SSL
+#include <hiredis/hiredis_ssl.h>
+#endif
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include <sys/socket.h>
 
 #include <atomic>
@@ -25,11 +43,20 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace alation::auth::detail {
+
+/// A connection's TLS: the context (trust and client certificate, loaded once by the store; it
+/// verifies the peer) and the name the server's certificate must hold.
+struct RedisTls {
+    std::shared_ptr<SSL_CTX> context;
+    /// Empty: the host.
+    std::string server_name;
+};
 
 /// Where and how to reach Redis (RedisTokenStoreOptions without what only the store uses).
 struct RedisConnectionOptions {
@@ -40,6 +67,8 @@ struct RedisConnectionOptions {
     int database = 0;
     std::chrono::milliseconds connect_timeout{2000};
     std::chrono::milliseconds command_timeout{2000};
+    /// Only with ALATION_AUTH_HAS_HIREDIS_SSL (RedisTokenStore refuses it otherwise).
+    std::optional<RedisTls> tls;
 };
 
 /// One Redis reply, copied out of hiredis's. Its text may be a stored secret: wiped when destroyed.
@@ -104,8 +133,10 @@ private:
 /// executor, and the public functions may be called from any thread.
 ///
 /// It connects on the first command (resolving a host name with Asio's asynchronous resolver),
-/// sends AUTH and SELECT as configured, and pipelines commands. A failed connect, a broken
-/// connection, or a timeout (connect_timeout for the connect and its AUTH/SELECT, command_timeout
+/// with TLS when configured (hiredis_ssl does the handshake inside its reads and writes), sends
+/// AUTH and SELECT as configured, and pipelines commands. A failed connect or TLS handshake (an
+/// untrusted certificate, the wrong name, a client certificate refused), a broken connection, or a
+/// timeout (connect_timeout for the connect, its handshake and its AUTH/SELECT, command_timeout
 /// for each command) completes every pending command with Error::token_store_unavailable or
 /// Error::timeout and frees the context; the next command connects again, without backoff (the
 /// caller backs off). An error reply (NOAUTH, WRONGPASS, READONLY, OOM...) is
@@ -216,17 +247,16 @@ private:
     void open_context(const std::string& ip) {
         redisAsyncContext* context = redisAsyncConnect(ip.c_str(), options_.port);
         if (context == nullptr) return reset(Error::token_store_unavailable);
-        if (context->err != 0) {
-            redisAsyncFree(context);
-            return reset(Error::token_store_unavailable);
-        }
+        SSL* ssl = nullptr;
+        const bool opened = context->err == 0 && start_tls(*context, ssl);
         error_code ec;
-        socket_.assign(context->c.fd, ec);
-        if (ec) {
+        if (opened) socket_.assign(context->c.fd, ec);
+        if (!opened || ec) {
             redisAsyncFree(context);
             return reset(Error::token_store_unavailable);
         }
         context_ = context;
+        ssl_ = ssl;
         ++generation_;
         phase_ = Phase::connecting;
         context->data = this;
@@ -242,11 +272,6 @@ private:
         };
         context->ev.delWrite = [](void* self) { static_cast<RedisConnection*>(self)->writing_.wanted = false; };
         context->ev.cleanup = [](void* self) { static_cast<RedisConnection*>(self)->on_context_freed(); };
-        // Waits for the socket to become writable: the connect's outcome.
-        redisAsyncSetConnectCallback(context, [](const redisAsyncContext* c, int status) {
-            auto* self = static_cast<RedisConnection*>(c->data);
-            if (self != nullptr && status == REDIS_OK && self->setup_pending_ == 0) self->ready();
-        });
 
         if (!options_.password.empty()) {
             send_raw(options_.username.empty() ? RedisArgs::of("AUTH", options_.password.reveal())
@@ -259,6 +284,44 @@ private:
             ++setup_pending_;
         }
         for (const std::uint64_t id : std::exchange(waiting_, {})) send(id);
+    }
+
+    // With TLS configured: gives hiredis an SSL object that checks the server's certificate for
+    // the name (a host name, also sent as SNI, or an address); hiredis owns it from then on. False
+    // when that fails.
+    bool start_tls(redisAsyncContext& context, SSL*& ssl) {
+        if (!options_.tls) return true;
+#if ALATION_AUTH_HAS_HIREDIS_SSL
+        SSL* s = SSL_new(options_.tls->context.get());
+        if (s == nullptr) return false;
+        // The host as configured, not the address it resolved to.
+        const std::string& name = options_.tls->server_name.empty() ? options_.host : options_.tls->server_name;
+        error_code not_ip;
+        boost::asio::ip::make_address(name, not_ip);
+        // OpenSSL checks the name during chain verification, so a mismatch fails the handshake like
+        // an untrusted certificate. SNI names hosts, never addresses (RFC 6066).
+        X509_VERIFY_PARAM* param = SSL_get0_param(s);
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        const bool named = not_ip ? SSL_set_tlsext_host_name(s, name.c_str()) == 1 &&
+                                        X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size()) == 1
+                                  : X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()) == 1;
+        if (!named || redisInitiateSSL(&context.c, s) != REDIS_OK) {
+            SSL_free(s);
+            return false;
+        }
+        ssl = s;
+        return true;
+#else
+        static_cast<void>(context);
+        static_cast<void>(ssl);
+        return false;  // RedisTokenStore refuses TLS options before it comes to this
+#endif
+    }
+
+    // Whether the TCP connect and, with TLS, the handshake are done.
+    bool connected() const {
+        if ((context_->c.flags & REDIS_CONNECTED) == 0) return false;
+        return ssl_ == nullptr || SSL_is_init_finished(ssl_) == 1;
     }
 
     void ready() {
@@ -336,6 +399,8 @@ private:
     bool sent_unasked() const {
         if (context_->replies.head != nullptr || (context_->c.flags & REDIS_CONNECTED) == 0) return false;
         char first = 0;
+        // Over TLS the socket holds records: peek at what they decrypt to.
+        if (ssl_ != nullptr) return SSL_peek(ssl_, &first, 1) == 1 && first != '-';
         return ::recv(context_->c.fd, &first, 1, MSG_PEEK | MSG_DONTWAIT) == 1 && first != '-';
     }
 
@@ -368,6 +433,9 @@ private:
         interest.waiting = false;
         if (ec) return reset(Error::token_store_unavailable);
         if (!interest.wanted) return;
+        // hiredis_ssl calls SSL_get_error without clearing the thread's OpenSSL error queue first:
+        // an error left there by an earlier failure would fail this connection too.
+        if (ssl_ != nullptr) ERR_clear_error();
         // Either may free the context (and call on_context_freed) before returning.
         if (read && sent_unasked())
             return reset(Error::token_store_error);
@@ -375,12 +443,17 @@ private:
             redisAsyncHandleRead(context_);
         else
             redisAsyncHandleWrite(context_);
-        if (generation == generation_ && context_ != nullptr && interest.wanted) want(interest);
+        if (generation != generation_ || context_ == nullptr) return;
+        // Connected once the TCP connect, the TLS handshake and the replies to AUTH and SELECT are
+        // done (the last reply to AUTH or SELECT sees to it in on_setup_reply).
+        if (phase_ == Phase::connecting && setup_pending_ == 0 && connected()) ready();
+        if (interest.wanted) want(interest);
     }
 
     // hiredis is freeing the context (cleanup hook): forget it and its socket.
     void on_context_freed() {
         context_ = nullptr;
+        ssl_ = nullptr;
         release_socket();
         phase_ = Phase::idle;
         setup_pending_ = 0;
@@ -400,6 +473,7 @@ private:
     // hiredis defers the free until the callback returns.
     void free_context() {
         redisAsyncContext* context = std::exchange(context_, nullptr);
+        ssl_ = nullptr;
         context->data = nullptr;
         context->ev = {};
         release_socket();
@@ -439,6 +513,7 @@ private:
 
     // Everything below is touched on the strand only (commands_sent_ is read from anywhere).
     redisAsyncContext* context_ = nullptr;
+    SSL* ssl_ = nullptr;  // with TLS, context_'s (hiredis frees it)
     Phase phase_ = Phase::idle;
     std::uint64_t attempt_ = 0;     // tells a stale resolve or connect timeout from the current one
     std::uint64_t generation_ = 0;  // tells a wait on a freed context's socket from the current one
