@@ -4,6 +4,8 @@
 #include "catch.hpp"
 #include "url_test_support.hpp"
 
+#include <boost/version.hpp>
+
 #include <map>
 #include <optional>
 #include <string>
@@ -405,7 +407,8 @@ TEST_CASE("parse_proxy_url rejects what it cannot use, without the password", "[
         {"http://user:hunter2@pro%78y.corp:3128", "percent-encoded"},
         {"http://user:hunter2@proxy%00.corp:3128", "percent-encoded"},
         {"http://user:hunter2@proxy corp:3128", "not a valid URL"},
-        {"user:hunter2@@proxy.corp", "no host"},
+        // A second '@': Boost.URL 1.81 and 1.82 read an empty host; later ones reject the URL.
+        {"user:hunter2@@proxy.corp", BOOST_VERSION < 108300 ? "no host" : "not a valid URL"},
     };
     for (const Case& c : cases) {
         INFO(c.url);

@@ -103,12 +103,14 @@ struct Fault {
     Kind kind = Kind::respond;
     unsigned status = 503;
     /// Empty: `{"detail","code"}` fitting the status (or an HTML page when `html`).
-    std::string body;
+    // Every member has an initializer, so that `Fault{.kind = ...}` leaves none out under
+    // -Wmissing-field-initializers (g++ 14 and clang 19 warn about designated initializers too).
+    std::string body{};
     /// An HTML error page, text/html, as a proxy sends.
     bool html = false;
     /// Overrides the Content-Type.
-    std::string content_type;
-    std::optional<std::string> retry_after;
+    std::string content_type{};
+    std::optional<std::string> retry_after{};
     /// Before answering (any kind but drip, where it is the pace).
     std::chrono::milliseconds delay{0};
     /// The body size for oversized_body.
