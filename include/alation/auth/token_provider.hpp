@@ -244,6 +244,9 @@ private:
 
     struct AuthorizeInitiation {
         std::shared_ptr<Impl> impl;
+        // The I/O executor Asio's composed tokens need (asio::cancel_after puts its timer on it).
+        using executor_type = TokenProvider::executor_type;
+        executor_type get_executor() const { return impl->get_executor(); }
 
         template <class Handler, class Request>
         void operator()(Handler&& handler, Diagnostics* diag, Request* request, TokenHeader header) const {
@@ -265,6 +268,8 @@ private:
 
     struct TokenInitiation {
         std::shared_ptr<Impl> impl;
+        using executor_type = TokenProvider::executor_type;
+        executor_type get_executor() const { return impl->get_executor(); }
 
         template <class Handler>
         void operator()(Handler&& handler, Diagnostics* diag) const {
@@ -287,6 +292,8 @@ private:
 
     struct SendInitiation {
         std::shared_ptr<Impl> impl;
+        using executor_type = TokenProvider::executor_type;
+        executor_type get_executor() const { return impl->get_executor(); }
 
         // Unlike the other initiations, send() makes the diagnostics its Throwing adapter would
         // read only when it waits for a token, and hands them over as it completes: most sends

@@ -3,11 +3,11 @@
 #define ALATION_AUTH_WITH_DIAGNOSTICS_HPP
 
 #include <alation/auth/detail/adapted_handler.hpp>
+#include <alation/auth/detail/boost_compat.hpp>
 #include <alation/auth/error.hpp>
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/deferred.hpp>
-#include <boost/version.hpp>
 
 #include <exception>
 #include <memory>
@@ -127,46 +127,5 @@ struct async_result<alation::auth::WithDiagnostics<CompletionToken>, void(alatio
 };
 
 }  // namespace boost::asio
-
-#if BOOST_VERSION < 108200
-// Boost 1.81's awaitable cannot resume from a deferred operation completing with
-// void(std::exception_ptr, T) (fixed in 1.82: "Fixed awaitable<> handling for completion
-// signatures containing std::exception_ptr"). This restores the 1.82 behaviour for the result
-// types of this library, which are the only ones WithDiagnostics produces.
-#include <boost/asio/awaitable.hpp>
-
-// A type cannot be parenthesised where the macro declares with it.
-// NOLINTBEGIN(bugprone-macro-parentheses)
-#define ALATION_AUTH_DETAIL_FIX_AWAITABLE_EXCEPTION_PTR(T)                                                     \
-    namespace boost::asio::detail {                                                                            \
-    template <typename R, typename Executor>                                                                   \
-    class awaitable_async_op_handler<R(std::exception_ptr, T), Executor> : public awaitable_thread<Executor> { \
-    public:                                                                                                    \
-        struct result_type {                                                                                   \
-            std::exception_ptr* ex_;                                                                           \
-            T* value_;                                                                                         \
-        };                                                                                                     \
-        awaitable_async_op_handler(awaitable_thread<Executor>* h, result_type& result)                         \
-            : awaitable_thread<Executor>(std::move(*h)), result_(result) {}                                    \
-        void operator()(std::exception_ptr ex, T value) {                                                      \
-            result_.ex_ = &ex;                                                                                 \
-            result_.value_ = &value;                                                                           \
-            this->entry_point()->top_of_stack_->attach_thread(this);                                           \
-            this->entry_point()->top_of_stack_->clear_cancellation_slot();                                     \
-            this->pump();                                                                                      \
-        }                                                                                                      \
-        static T resume(result_type& result) {                                                                 \
-            if (*result.ex_) std::rethrow_exception(std::exchange(*result.ex_, nullptr));                      \
-            return std::move(*result.value_);                                                                  \
-        }                                                                                                      \
-                                                                                                               \
-    private:                                                                                                   \
-        result_type& result_;                                                                                  \
-    };                                                                                                         \
-    }
-// NOLINTEND(bugprone-macro-parentheses)
-#else
-#define ALATION_AUTH_DETAIL_FIX_AWAITABLE_EXCEPTION_PTR(T)
-#endif
 
 #endif

@@ -9,6 +9,7 @@
 // not the Client, the token sources, the timers or the decision machine.
 
 #include <alation/auth/detail/adapted_handler.hpp>
+#include <alation/auth/detail/boost_compat.hpp>
 #include <alation/auth/detail/cached_token.hpp>
 #include <alation/auth/detail/coarse_clock.hpp>
 #include <alation/auth/error.hpp>
@@ -17,9 +18,7 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
@@ -32,13 +31,7 @@
 
 namespace alation::auth::detail {
 
-/// Whether calling `Handler` resumes a coroutine suspended in `co_await op(asio::deferred)` (or
-/// the library's default token, which wraps it in AdaptedHandlers).
-template <class Handler>
-struct ResumesAwaitingCoroutine : std::false_type {};
-template <class Signature, class Executor>
-struct ResumesAwaitingCoroutine<boost::asio::detail::awaitable_async_op_handler<Signature, Executor>> : std::true_type {
-};
+/// The library's default token wraps the awaiting coroutine's handler in AdaptedHandlers.
 template <class Handler, class Adapter>
 struct ResumesAwaitingCoroutine<AdaptedHandler<Handler, Adapter>> : ResumesAwaitingCoroutine<Handler> {};
 
@@ -110,21 +103,13 @@ public:
 
     virtual void stop() = 0;
 
-    /// Completes `handler` with `args` on its associated executor, never inside the caller.
-    template <class Handler, class... Args>
-    void post_completion(Handler handler, Args... args) {
-        auto executor = boost::asio::get_associated_executor(handler, executor_);
-        boost::asio::post(std::move(executor), [handler = std::move(handler), args...]() mutable {
-            std::move(handler)(std::move(args)...);
-        });
-    }
-
     /// Completes an operation that found a usable token. A coroutine awaiting it (`co_await
     /// op(...)` with the default token) is resumed at once: it suspended before the initiation
     /// ran, on the thread of its executor, so resuming it here is what the scheduler would do,
     /// without the round through it. Each such resumption runs on this stack, so a loop of
     /// awaits would nest without end: past max_inline_resumptions one posts and unwinds. Any
-    /// other handler is posted, never run inside the initiating call.
+    /// other handler completes as Asio completes an operation that finished in its initiation
+    /// (complete_immediately): by default posted, never run inside the initiating call.
     template <class Handler, class... Args>
     void complete_usable(Handler handler, Args... args) {
         if constexpr (ResumesAwaitingCoroutine<Handler>::value) {
@@ -136,7 +121,7 @@ public:
                 return std::move(handler)(std::move(args)...);
             }
         }
-        post_completion(std::move(handler), std::move(args)...);
+        complete_immediately(std::move(handler), executor_, std::move(args)...);
     }
 
 protected:
