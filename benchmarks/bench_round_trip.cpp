@@ -80,7 +80,8 @@ double run_calls(asio::io_context& io, std::uint64_t calls, int workers, Call ca
     int running = workers;
     std::exception_ptr failure;
     // Read outside the measured CPU time and allocations: reading /proc allocates.
-    const auto sleeps = [threads](const std::vector<pid_t> SleepingThreads::*which) {
+    using ThreadList = const std::vector<pid_t> SleepingThreads::*;
+    const auto sleeps = [threads](ThreadList which) {
         return threads ? bench::context_switches(threads->*which, true) : 0.0;
     };
     const double client_sleeps_start = sleeps(&SleepingThreads::client);

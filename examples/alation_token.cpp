@@ -312,7 +312,7 @@ public:
     EchoOff(int fd, bool enabled) : fd_(fd) {
         if (!enabled || ::tcgetattr(fd_, &echoing_settings) != 0) return;
         quiet_tty = fd_;
-        struct sigaction restoring {};
+        struct sigaction restoring = {};
         restoring.sa_handler = restore_echo_and_reraise;
         sigemptyset(&restoring.sa_mask);
         for (std::size_t i = 0; i < fatal_signals.size(); ++i) ::sigaction(fatal_signals[i], &restoring, &previous_[i]);

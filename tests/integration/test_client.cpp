@@ -568,8 +568,8 @@ TEST_CASE("per-operation cancellation, every type, ends the call and drops its c
         asio::steady_timer timer(f.io, 50ms);
         timer.async_wait([&](error_code) { signal.emit(type); });
         const auto start = SteadyClock::now();
-        run_until(
-            f.io, [&] { return result.has_value(); }, 3s);
+        const auto completed = [&] { return result.has_value(); };
+        run_until(f.io, completed, 3s);
         CHECK(*result == asio::error::operation_aborted);
         CHECK(SteadyClock::now() - start < 2s);
 

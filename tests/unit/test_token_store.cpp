@@ -53,7 +53,7 @@ void require_same(const RefreshToken& a, const RefreshToken& b) {
 }
 
 mode_t mode_of(const fs::path& p) {
-    struct stat st {};
+    struct stat st = {};
     REQUIRE(::lstat(p.c_str(), &st) == 0);
     return st.st_mode & 07777;
 }

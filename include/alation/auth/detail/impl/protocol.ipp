@@ -4,7 +4,7 @@
 
 #include <alation/auth/detail/protocol.hpp>
 
-#include <boost/json/memory_resource.hpp>
+#include <boost/container/pmr/memory_resource.hpp>
 #include <boost/json/parser.hpp>
 #include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
@@ -21,13 +21,15 @@ namespace alation::auth::detail {
 namespace protocol_impl {
 
 namespace json = boost::json;
+// What json::storage_ptr takes (Boost.JSON's own alias for it, json::memory_resource, went in 1.92).
+using MemoryResource = boost::container::pmr::memory_resource;
 
 // Frees nothing without wiping it first: a parsed response holds a token in its strings.
 // A response's whole value tree normally fits the inline arena, so parsing one allocates
 // nothing; a larger one spills to the heap. Boost.JSON may pass a different alignment to
 // deallocate than to allocate, so every heap block within the default new alignment goes through
 // the plain operators.
-class WipingResource final : public json::memory_resource {
+class WipingResource final : public MemoryResource {
 public:
     WipingResource() = default;
     WipingResource(const WipingResource&) = delete;
@@ -36,6 +38,19 @@ public:
 
 private:
     static bool over_aligned(std::size_t align) noexcept { return align > __STDCPP_DEFAULT_NEW_ALIGNMENT__; }
+    // clang-format 14 puts a space after `operator new` in these calls, later versions do not.
+    // clang-format off
+    static void* heap_allocate(std::size_t n, std::size_t align) {
+        return over_aligned(align) ? ::operator new(n, std::align_val_t{align}) : ::operator new(n);
+    }
+    static void heap_free(void* p, std::size_t align) noexcept {
+        if (over_aligned(align)) {
+            ::operator delete(p, std::align_val_t{align});
+        } else {
+            ::operator delete(p);
+        }
+    }
+    // clang-format on
     bool in_arena(const void* p) const noexcept {
         const auto* byte = static_cast<const unsigned char*>(p);
         return byte >= arena_ && byte < arena_ + sizeof arena_;
@@ -46,18 +61,13 @@ private:
             used_ = start + n;
             return arena_ + start;
         }
-        return over_aligned(align) ? ::operator new (n, std::align_val_t{align}) : ::operator new(n);
+        return heap_allocate(n, align);
     }
     void do_deallocate(void* p, std::size_t n, std::size_t align) override {
         OPENSSL_cleanse(p, n);
-        if (in_arena(p)) return;
-        if (over_aligned(align)) {
-            ::operator delete (p, std::align_val_t{align});
-        } else {
-            ::operator delete(p);
-        }
+        if (!in_arena(p)) heap_free(p, align);
     }
-    bool do_is_equal(const json::memory_resource& other) const noexcept override { return this == &other; }
+    bool do_is_equal(const MemoryResource& other) const noexcept override { return this == &other; }
 
     alignas(std::max_align_t) unsigned char arena_[2048];
     std::size_t used_ = 0;
