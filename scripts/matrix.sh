@@ -99,10 +99,11 @@ for run in "${runs[@]}"; do
     bind /dev/pts "$dir/dev/pts"
     bind "$root" "$dir$root"
     bind "$ccache_dir" "$dir/var/cache/alation-auth-ccache"
-    in_root "$dir" 'git config --global --add safe.directory "$PWD"'
 
     step "$suite: scripts/install-deps.sh --tests"
     in_root "$dir" scripts/install-deps.sh --tests
+    # The checkout belongs to the host's user, whom the root may not know.
+    in_root "$dir" 'git config --global --add safe.directory "$PWD"'
     in_root "$dir" 'echo "Debian $(cat /etc/debian_version); $(cmake --version | head -n1); $(openssl version)"'
 
     for cxx in "${compilers[@]}"; do
