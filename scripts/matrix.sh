@@ -98,6 +98,9 @@ for run in "${runs[@]}"; do
     bind /dev "$dir/dev"
     bind /dev/pts "$dir/dev/pts"
     bind "$root" "$dir$root"
+    # A worktree's repository lives outside it.
+    git_dir=$(cd "$(git rev-parse --git-common-dir)" && pwd)
+    [[ $git_dir == "$root"/* ]] || bind "$git_dir" "$dir$git_dir"
     bind "$ccache_dir" "$dir/var/cache/alation-auth-ccache"
 
     step "$suite: scripts/install-deps.sh --tests"
