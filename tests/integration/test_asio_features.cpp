@@ -108,16 +108,15 @@ TEST_CASE("a callback bound to an immediate executor completes through it (Boost
     Minted m;
     http::request<http::empty_body> request{http::verb::get, "/integration/v2/table/", 11};
     std::optional<error_code> authorized;
-    m.provider.authorize(request, asio::bind_immediate_executor(asio::system_executor(),
-                                                                [&](error_code ec) { authorized = ec; }));
+    m.provider.authorize(
+        request, asio::bind_immediate_executor(asio::system_executor(), [&](error_code ec) { authorized = ec; }));
     REQUIRE(authorized);  // system_executor runs it at once, as the caller asked
     CHECK(*authorized == error_code{});
     std::optional<AccessToken> token;
-    m.provider.token(asio::bind_immediate_executor(asio::system_executor(),
-                                                   [&](error_code ec, AccessToken t) {
-                                                       CHECK_FALSE(ec);
-                                                       token = std::move(t);
-                                                   }));
+    m.provider.token(asio::bind_immediate_executor(asio::system_executor(), [&](error_code ec, AccessToken t) {
+        CHECK_FALSE(ec);
+        token = std::move(t);
+    }));
     REQUIRE(token);
     CHECK(request["TOKEN"] == token->value.reveal());
 }
@@ -152,8 +151,8 @@ TEST_CASE("asio::cancel_at ends a provider's wait for a token; the provider goes
         const AccessToken current = co_await m.provider.token();
         m.fake.revoke_access_token(current.value);
         m.provider.invalidate(current.value);
-        auto [ec, token] = co_await m.provider.token(
-            asio::cancel_at(SteadyClock::now() + 100ms, asio::as_tuple(asio::use_awaitable)));
+        auto [ec, token] =
+            co_await m.provider.token(asio::cancel_at(SteadyClock::now() + 100ms, asio::as_tuple(asio::use_awaitable)));
         CHECK(ec == asio::error::operation_aborted);
         CHECK(token.value.empty());
     });

@@ -13,6 +13,9 @@
 #include "temp_dir.hpp"
 
 #include <alation/auth/testing/certificates.hpp>
+// Compiled here, internals and all (the client certificate is signed with them): redis_tests links
+// the library (alation_auth_compiled), not the test doubles.
+#include <alation/auth/testing/impl/certificates.ipp>
 
 #include <openssl/pem.h>
 #endif

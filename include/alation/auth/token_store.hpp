@@ -19,7 +19,7 @@
 #include <string_view>
 
 namespace boost::asio {
-class thread_pool;
+class thread_pool;  // NOLINT(readability-identifier-naming): Asio's name
 }  // namespace boost::asio
 
 namespace alation::auth {

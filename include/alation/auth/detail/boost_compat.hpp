@@ -48,9 +48,8 @@ void complete_immediately(Handler handler, const Executor& fallback, Args... arg
         std::move(handler)(std::move(args)...);
     });
 #else
-    boost::asio::post(std::move(executor), [handler = std::move(handler), args...]() mutable {
-        std::move(handler)(std::move(args)...);
-    });
+    boost::asio::post(std::move(executor),
+                      [handler = std::move(handler), args...]() mutable { std::move(handler)(std::move(args)...); });
 #endif
 }
 

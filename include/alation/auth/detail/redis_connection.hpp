@@ -237,7 +237,7 @@ private:
         const auto address = boost::asio::ip::make_address(options_.host, ec);
         if (!ec) return open_context(address.to_string());
         resolver_.async_resolve(options_.host, std::to_string(options_.port),
-                                [self = shared_from_this(), attempt](error_code ec, auto results) {
+                                [self = shared_from_this(), attempt](error_code ec, const auto& results) {
                                     if (attempt != self->attempt_) return;
                                     if (ec || results.empty()) return self->reset(Error::token_store_unavailable);
                                     self->open_context(results.begin()->endpoint().address().to_string());

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <utility>
 #include <vector>
 
 namespace alation::auth {
@@ -53,7 +54,7 @@ inline std::optional<std::filesystem::path> real_path(const std::filesystem::pat
 inline bool strictly_inside(const std::filesystem::path& root, const std::filesystem::path& path) {
     std::string prefix = root.native();
     if (prefix.empty() || prefix.back() != '/') prefix += '/';
-    return path.native().size() > prefix.size() && path.native().compare(0, prefix.size(), prefix) == 0;
+    return path.native().size() > prefix.size() && path.native().starts_with(prefix);
 }
 
 // What makes an opened file's status unacceptable, or empty; with the error to report.
@@ -70,7 +71,7 @@ inline std::string_view status_fault(const struct stat& st, bool allow_world_rea
     if (!everyone_reads && (st.st_mode & S_IRGRP) != 0 && !one_of_our_groups(st.st_gid))
         return "readable by a group this process is not in";
     ec = Error::malformed_token_file;
-    if (static_cast<std::uintmax_t>(st.st_size) > max_size) return "larger than 64 KiB";
+    if (std::cmp_greater(st.st_size, max_size)) return "larger than 64 KiB";
     ec.clear();
     return {};
 }
@@ -83,8 +84,8 @@ ALATION_AUTH_DECL std::string_view check_credential(std::string& value, bool tri
         if (!value.empty() && value.back() == '\r') value.pop_back();
     }
     if (value.empty()) return "empty";
-    const bool has_control = std::any_of(value.begin(), value.end(),
-                                         [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == '\x7f'; });
+    const bool has_control =
+        std::ranges::any_of(value, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == '\x7f'; });
     if (has_control) return "holds a control character (a line break, a tab or a NUL)";
     if (value.front() == ' ' || value.back() == ' ') return "begins or ends with a space";
     return {};
@@ -121,7 +122,7 @@ ALATION_AUTH_DECL Secret read_mounted_value(const MountedSecret& mount, std::str
     // finds the new one; more than two swaps in that instant are not worth waiting for.
     for (int attempt = 0;; ++attempt) {
         const bool may_retry = attempt < 2;
-        struct stat link {};
+        struct stat link = {};
         if (::lstat(entry.c_str(), &link) != 0) return fail(last_error(), "cannot find the key");
         if (!mounted_file::trusted_owner(link.st_uid))
             return fail(Error::insecure_token_file, "the entry is owned by a user other than root or this process's");
@@ -144,7 +145,7 @@ ALATION_AUTH_DECL Secret read_mounted_value(const MountedSecret& mount, std::str
             if (err == ELOOP) return fail(Error::insecure_token_file, "the file was replaced by a symbolic link");
             return fail({err, boost::system::system_category()}, "cannot open the file");
         }
-        struct stat st {};
+        struct stat st = {};
         if (::fstat(file.get(), &st) != 0) return fail(last_error(), "cannot read the file's status");
         if (const auto fault = mounted_file::status_fault(st, mount.allow_world_readable, sys); !fault.empty())
             return fail(sys, fault);

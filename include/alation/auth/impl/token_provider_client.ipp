@@ -18,6 +18,8 @@ namespace alation::auth {
 
 namespace token_provider_detail {
 
+// Returns `options` so that a constructor's initializers can check them; a temporary would dangle.
+inline const ProviderOptions& checked(ProviderOptions&&) = delete;
 inline const ProviderOptions& checked(const ProviderOptions& options) {
     if (options.share_access_tokens && !(options.token_store && options.token_store->shares_access_tokens()))
         throw std::invalid_argument("share_access_tokens needs a token_store that shares access tokens");

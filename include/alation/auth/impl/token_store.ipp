@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <random>
+#include <utility>
 
 namespace alation::auth {
 namespace detail {
@@ -133,15 +134,15 @@ ALATION_AUTH_DECL void remove_abandoned_temp_files(const std::filesystem::path& 
         std::error_code ec;
         for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
             const std::filesystem::path& candidate = it->path();
-            if (candidate.filename().string().rfind(prefix, 0) != 0) continue;
-            struct stat st {};
+            if (!candidate.filename().string().starts_with(prefix)) continue;
+            struct stat st = {};
             // lstat: a link planted under such a name is not ours to follow or remove.
             if (::lstat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid()) continue;
             std::error_code time_ec;
             const auto modified = std::filesystem::last_write_time(candidate, time_ec);
             if (!time_ec && modified < older_than) ::unlink(candidate.c_str());
         }
-    } catch (...) {
+    } catch (...) {  // NOLINT(bugprone-empty-catch): cleanup is best effort
         // Out of memory building a name: the leftovers wait for the next save.
     }
 }
@@ -302,7 +303,7 @@ ALATION_AUTH_DECL std::optional<RefreshToken> FileTokenStore::load(error_code& e
         }
         return std::nullopt;
     }
-    struct stat st {};
+    struct stat st = {};
     if (::fstat(file.get(), &st) != 0) {
         ec = detail::last_error();
         return std::nullopt;
@@ -312,7 +313,7 @@ ALATION_AUTH_DECL std::optional<RefreshToken> FileTokenStore::load(error_code& e
         ec = Error::insecure_token_file;
         return std::nullopt;
     }
-    if (static_cast<std::uintmax_t>(st.st_size) > detail::token_file::max_size) {
+    if (std::cmp_greater(st.st_size, detail::token_file::max_size)) {
         ec = Error::malformed_token_file;
         return std::nullopt;
     }

@@ -69,14 +69,15 @@ boost::asio::awaitable<std::tuple<error_code, Value>> BoundedStore::bounded(Star
         // Wakes the coroutine on its strand, where the timer may be touched.
         boost::asio::post(meeting->timer.get_executor(), [meeting] { meeting->timer.cancel(); });
     });
+    auto& result = meeting->result;
     {
         std::lock_guard lock(meeting->mutex);
-        if (meeting->result) co_return std::move(*meeting->result);
+        if (result) co_return std::move(*result);
     }
     co_await meeting->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
     std::lock_guard lock(meeting->mutex);
-    if (!meeting->result) meeting->result.emplace(make_error_code(Error::timeout), Value{});
-    co_return std::move(*meeting->result);
+    if (!result) result.emplace(make_error_code(Error::timeout), Value{});
+    co_return std::move(*result);
 }
 
 ALATION_AUTH_DECL boost::asio::awaitable<std::tuple<error_code, std::optional<RefreshToken>>> BoundedStore::load() {
@@ -136,8 +137,8 @@ ALATION_AUTH_DECL boost::asio::awaitable<std::tuple<error_code, AccessToken>> sh
         replacing = token.value;
         return {error_code{}, std::move(token)};
     };
-    auto sibling_token = [&](const std::optional<AccessToken>& shared) {
-        return shared && adopt_shared_access_token(*shared, replacing, WallClock::now());
+    auto sibling_token = [&](const AccessToken& shared) {
+        return adopt_shared_access_token(shared, replacing, WallClock::now());
     };
     for (;;) {
         auto [load_ec, shared] = co_await store.load_access_token();
@@ -145,7 +146,7 @@ ALATION_AUTH_DECL boost::asio::awaitable<std::tuple<error_code, AccessToken>> sh
             failed(load_ec);
             break;
         }
-        if (sibling_token(shared)) co_return take(adopted(std::move(*shared), WallClock::now()));
+        if (shared && sibling_token(*shared)) co_return take(adopted(std::move(*shared), WallClock::now()));
         auto [lease_ec, leased] = co_await store.acquire_lease(mint_lease);
         if (lease_ec) {
             failed(lease_ec);
@@ -154,7 +155,7 @@ ALATION_AUTH_DECL boost::asio::awaitable<std::tuple<error_code, AccessToken>> sh
         if (leased) {
             // A sibling may have stored its token between the look and the lease.
             auto [again_ec, again] = co_await store.load_access_token();
-            if (!again_ec && sibling_token(again)) {
+            if (!again_ec && again && sibling_token(*again)) {
                 co_await store.release_lease(mint_lease);
                 co_return take(adopted(std::move(*again), WallClock::now()));
             }

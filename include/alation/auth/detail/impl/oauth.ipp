@@ -152,7 +152,7 @@ inline error_code get_created_at(const json::object& o, std::optional<Timestamp>
     }
     std::optional<std::chrono::sys_seconds> seconds;
     if (auto ec = get_numeric_date(o, key, seconds, diag)) return ec;
-    out = *seconds;
+    out = seconds;
     return {};
 }
 
@@ -262,10 +262,9 @@ ALATION_AUTH_DECL error_code decode_jwt_times(std::string_view jwt, JwtTimes& ou
     const json::object& claims = v.get_object();
     // Name the claim inside the token, not a member of the response.
     Diagnostics claim_diag;
-    if (auto ec = get_numeric_date(claims, "iat", out.issued_at, claim_diag);
-        ec || (ec = get_numeric_date(claims, "exp", out.expires_at, claim_diag))) {
-        return malformed(diag, key, "the payload's " + claim_diag.field() + " is " + claim_diag.message());
-    }
+    auto ec = get_numeric_date(claims, "iat", out.issued_at, claim_diag);
+    if (!ec) ec = get_numeric_date(claims, "exp", out.expires_at, claim_diag);
+    if (ec) return malformed(diag, key, "the payload's " + claim_diag.field() + " is " + claim_diag.message());
     return {};
 }
 

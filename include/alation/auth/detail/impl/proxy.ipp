@@ -52,7 +52,7 @@ inline bool is_tchar(char c) noexcept {
     return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
            std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
-inline bool is_token(std::string_view s) noexcept { return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar); }
+inline bool is_token(std::string_view s) noexcept { return !s.empty() && std::ranges::all_of(s, is_tchar); }
 
 // Whether `url` starts with `scheme://` (RFC 3986 §3.1 scheme characters): curl's test for a
 // proxy URL that names its scheme.
@@ -111,14 +111,12 @@ inline std::optional<IpBytes> parse_ip(std::string_view text) noexcept {
     if (text.size() > 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
     IpBytes ip;
     if (auto v4 = boost::urls::parse_ipv4_address(text)) {
-        const auto b = v4->to_bytes();
-        std::copy(b.begin(), b.end(), ip.bytes.begin());
+        std::ranges::copy(v4->to_bytes(), ip.bytes.begin());
         ip.bits = 32;
         return ip;
     }
     if (auto v6 = boost::urls::parse_ipv6_address(text)) {
-        const auto b = v6->to_bytes();
-        std::copy(b.begin(), b.end(), ip.bytes.begin());
+        std::ranges::copy(v6->to_bytes(), ip.bytes.begin());
         ip.bits = 128;
         return ip;
     }
@@ -186,7 +184,7 @@ ALATION_AUTH_DECL Secret basic_authorization(std::string_view user, std::string_
     std::string out;
     // resize() leaves room for the NUL that EVP_EncodeBlock writes after the last character.
     out.resize(scheme.size() + encoded_size);
-    std::copy(scheme.begin(), scheme.end(), out.begin());
+    std::ranges::copy(scheme, out.begin());
     EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + scheme.size()),
                     reinterpret_cast<const unsigned char*>(credentials.reveal().data()),
                     static_cast<int>(credentials.size()));

@@ -77,6 +77,14 @@ inline std::optional<std::chrono::sys_seconds> make_time(int y, int mo, int d, i
     return sys_days{ymd} + hours{h} + minutes{mi} + seconds{s};
 }
 
+// A month's abbreviation, as its number (1-12).
+inline bool month(Cursor& c, int& mo) noexcept {
+    const int index = c.one_of(months);
+    if (index < 0) return false;
+    mo = index + 1;
+    return true;
+}
+
 inline bool time_of_day(Cursor& c, int& h, int& mi, int& s) noexcept {
     return c.digits(2, h) && c.literal(":") && c.digits(2, mi) && c.literal(":") && c.digits(2, s);
 }
@@ -135,23 +143,23 @@ ALATION_AUTH_DECL std::optional<std::chrono::sys_seconds> parse_http_date(std::s
     int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
     {  // IMF-fixdate
         Cursor c(text);
-        if (c.one_of(short_days) >= 0 && c.literal(", ") && c.digits(2, d) && c.literal(" ") &&
-            (mo = c.one_of(months) + 1) > 0 && c.literal(" ") && c.digits(4, y) && c.literal(" ") &&
-            time_of_day(c, h, mi, s) && c.literal(" GMT") && c.at_end()) {
+        if (c.one_of(short_days) >= 0 && c.literal(", ") && c.digits(2, d) && c.literal(" ") && month(c, mo) &&
+            c.literal(" ") && c.digits(4, y) && c.literal(" ") && time_of_day(c, h, mi, s) && c.literal(" GMT") &&
+            c.at_end()) {
             return make_time(y, mo, d, h, mi, s);
         }
     }
     {  // RFC 850
         Cursor c(text);
-        if (c.one_of(long_days) >= 0 && c.literal(", ") && c.digits(2, d) && c.literal("-") &&
-            (mo = c.one_of(months) + 1) > 0 && c.literal("-") && c.digits(2, y) && c.literal(" ") &&
-            time_of_day(c, h, mi, s) && c.literal(" GMT") && c.at_end()) {
+        if (c.one_of(long_days) >= 0 && c.literal(", ") && c.digits(2, d) && c.literal("-") && month(c, mo) &&
+            c.literal("-") && c.digits(2, y) && c.literal(" ") && time_of_day(c, h, mi, s) && c.literal(" GMT") &&
+            c.at_end()) {
             return make_time(y < 70 ? 2000 + y : 1900 + y, mo, d, h, mi, s);
         }
     }
     {  // asctime: the day is padded with a space, not a zero
         Cursor c(text);
-        if (c.one_of(short_days) >= 0 && c.literal(" ") && (mo = c.one_of(months) + 1) > 0 && c.literal(" ") &&
+        if (c.one_of(short_days) >= 0 && c.literal(" ") && month(c, mo) && c.literal(" ") &&
             (c.digits(2, d) || (c.literal(" ") && c.digits(1, d))) && c.literal(" ") && time_of_day(c, h, mi, s) &&
             c.literal(" ") && c.digits(4, y) && c.at_end()) {
             return make_time(y, mo, d, h, mi, s);

@@ -21,8 +21,7 @@ inline bool is_loopback(const boost::urls::url_view& u) {
     case boost::urls::host_type::ipv6: return u.host_ipv6_address().is_loopback();
     case boost::urls::host_type::name: {
         std::string name = u.host_name();
-        std::transform(name.begin(), name.end(), name.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        std::ranges::transform(name, name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
         // A trailing dot is the same name, fully qualified.
         return name == "localhost" || name == "localhost.";
     }

@@ -147,15 +147,16 @@ private:
 
     // Feeds the parser what is buffered (a keep-alive client may have sent the next request already).
     void parse() {
-        while (in_.size() > 0 && !parser_->is_done()) {
+        auto& parser = *parser_;  // NOLINT(bugprone-unchecked-optional-access): read_request() emplaced it
+        while (in_.size() > 0 && !parser.is_done()) {
             error_code ec;
-            const std::size_t used = parser_->put(in_.data(), ec);
+            const std::size_t used = parser.put(in_.data(), ec);
             in_.consume(used);
             if (ec == http::error::need_more) break;
             if (ec) return answer(proxy_answer(400, nullptr), After::close);
             if (used == 0) break;
         }
-        if (parser_->is_done()) return on_request();
+        if (parser.is_done()) return on_request();
         read_more();
     }
 
@@ -171,7 +172,7 @@ private:
     }
 
     void on_request() {
-        request_ = parser_->release();
+        request_ = parser_->release();  // NOLINT(bugprone-unchecked-optional-access): parse() found it done
         const bool connect = request_.method() == http::verb::connect;
         keep_alive_ = request_.keep_alive();
         fault_ = proxy_->on_request(connect);
@@ -247,6 +248,7 @@ private:
             upstream_.socket().close(ignored);
             return answer(proxy_answer(502, nullptr), After::close);
         }
+        // NOLINTNEXTLINE(bugprone-unchecked-optional-access): send_upstream() emplaced it for this read
         const auto& response = response_->get();
         const bool keep_alive = keep_alive_ && response.keep_alive();
         if (!response.keep_alive()) upstream_.socket().close(ignored);
@@ -512,8 +514,8 @@ ALATION_AUTH_DECL FakeProxy::FakeProxy(boost::asio::any_io_executor executor, Fa
 ALATION_AUTH_DECL FakeProxy::~FakeProxy() {
     try {
         stop();
-    } catch (...) {
-        // A destructor must not throw; stop() can only if a mutex cannot be locked.
+    } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor must not throw
+        // stop() can only if a mutex cannot be locked.
     }
 }
 

@@ -127,8 +127,7 @@ private:
 };
 
 ALATION_AUTH_DECL std::optional<Fault> FakeAlationImpl::take_fault(std::string_view path) {
-    const auto it =
-        std::find_if(faults_.begin(), faults_.end(), [&](const InjectedFault& f) { return f.path == path; });
+    const auto it = std::ranges::find_if(faults_, [&](const InjectedFault& f) { return f.path == path; });
     if (it == faults_.end()) return std::nullopt;
     Fault fault = it->fault;
     if (--it->remaining == 0) faults_.erase(it);

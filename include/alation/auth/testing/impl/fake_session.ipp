@@ -69,11 +69,11 @@ private:
     beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
 
     void read_request() {
-        parser_.emplace();
-        parser_->body_limit(server_->options().max_request_body);
-        parser_->header_limit(16 * 1024);
+        auto& parser = parser_.emplace();
+        parser.body_limit(server_->options().max_request_body);
+        parser.header_limit(16 * 1024);
         tcp_layer().expires_after(server_->options().idle_timeout);
-        http::async_read(stream_, buffer_, *parser_,
+        http::async_read(stream_, buffer_, parser,
                          [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
     }
 
@@ -96,7 +96,7 @@ private:
             plan_ = Plan{json_error(400, "Malformed HTTP request.", "400000")};
             return deliver();
         }
-        auto& request = parser_->get();
+        auto& request = parser_->get();  // NOLINT(bugprone-unchecked-optional-access): read_request() emplaced it
         keep_alive_ = request.keep_alive();
         plan_ = server_->handle(request.method(), request.target(), request[http::field::content_type],
                                 request["TOKEN"], request[http::field::authorization], request.body());
