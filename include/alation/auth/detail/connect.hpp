@@ -8,6 +8,7 @@
 
 #include <alation/auth/client_options.hpp>
 #include <alation/auth/detail/proxy.hpp>
+#include <alation/auth/detail/tls_peer.hpp>
 #include <alation/auth/detail/transport.hpp>
 #include <alation/auth/detail/transport_types.hpp>
 #include <alation/auth/detail/url.hpp>
@@ -31,7 +32,6 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #if !defined(_WIN32)
 #include <sys/socket.h>
@@ -109,17 +109,10 @@ inline error_code configure_tls(Connection::TlsStream& tls, const BaseUrl& targe
     auto openssl_error = [] {
         return error_code(static_cast<int>(::ERR_get_error()), boost::asio::error::get_ssl_category());
     };
-    // SNI names hosts, never addresses (RFC 6066).
-    if (!target.host_is_ip && SSL_set_tlsext_host_name(ssl, target.host.c_str()) != 1) return openssl_error();
+    if (!send_server_name(ssl, target.host, target.host_is_ip)) return openssl_error();
     if (verify_peer) {
         SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
-        // OpenSSL checks the name during chain verification, so a mismatch fails the
-        // handshake as "certificate verify failed" like any other bad certificate.
-        X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        const int ok = target.host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, target.host.c_str())
-                                         : X509_VERIFY_PARAM_set1_host(param, target.host.c_str(), target.host.size());
-        if (ok != 1) return openssl_error();
+        if (!expect_peer_name(ssl, target.host, target.host_is_ip)) return openssl_error();
     } else {
         SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
     }

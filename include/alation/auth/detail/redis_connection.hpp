@@ -2,6 +2,7 @@
 #ifndef ALATION_AUTH_DETAIL_REDIS_CONNECTION_HPP
 #define ALATION_AUTH_DETAIL_REDIS_CONNECTION_HPP
 
+#include <alation/auth/detail/tls_peer.hpp>
 #include <alation/auth/error.hpp>
 #include <alation/auth/secret.hpp>
 
@@ -34,7 +35,6 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include <sys/socket.h>
 
@@ -298,13 +298,8 @@ private:
         const std::string& name = options_.tls->server_name.empty() ? options_.host : options_.tls->server_name;
         error_code not_ip;
         boost::asio::ip::make_address(name, not_ip);
-        // OpenSSL checks the name during chain verification, so a mismatch fails the handshake like
-        // an untrusted certificate. SNI names hosts, never addresses (RFC 6066).
-        X509_VERIFY_PARAM* param = SSL_get0_param(s);
-        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        const bool named = not_ip ? SSL_set_tlsext_host_name(s, name.c_str()) == 1 &&
-                                        X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size()) == 1
-                                  : X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()) == 1;
+        const bool is_ip = !not_ip;
+        const bool named = send_server_name(s, name, is_ip) && expect_peer_name(s, name, is_ip);
         if (!named || redisInitiateSSL(&context.c, s) != REDIS_OK) {
             SSL_free(s);
             return false;
