@@ -7,6 +7,9 @@
 #
 # Usage: scripts/matrix.sh [SUITE:COMPILER[,COMPILER...] ...]
 #   default: trixie:g++ testing:g++,clang++  (Debian 13 with g++; Debian testing with both)
+#        scripts/matrix.sh --in SUITE COMMAND...
+#   runs COMMAND with bash in the checkout inside SUITE's root (made and set up as above), e.g.
+#   `scripts/matrix.sh --in testing scripts/test.sh` or benchmarks/toolchains.sh's builds.
 # Environment:
 #   ALATION_AUTH_ROOTS  where the roots are kept between runs (default: ~/.cache/alation-auth/roots;
 #                       outside the checkout, which is mounted into each)
@@ -16,6 +19,14 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
+inside=()
+if [[ ${1:-} == --in ]]; then
+    [[ $# -ge 3 ]] || { echo "usage: $0 --in SUITE COMMAND..." >&2; exit 2; }
+    inside_suite=$2
+    shift 2
+    inside=("$@")
+    set --
+fi
 runs=("$@")
 [[ ${#runs[@]} -eq 0 ]] && runs=(trixie:g++ testing:g++,clang++)
 if [[ $(id -u) -ne 0 ]]; then
@@ -86,11 +97,9 @@ in_root() {
         bash -euo pipefail -c "cd '$root' && $*"
 }
 
-failed=()
-for run in "${runs[@]}"; do
-    suite=${run%%:*}
-    IFS=, read -r -a compilers <<<"${run#*:}"
-    dir=$roots/$suite
+# enter SUITE DIR: makes the root if need be, mounts what it needs and installs the dependencies.
+enter() {
+    local suite=$1 dir=$2 git_dir
     unmount_below "$dir"
     make_root "$suite" "$dir"
     cp /etc/resolv.conf "$dir/etc/resolv.conf"
@@ -108,6 +117,20 @@ for run in "${runs[@]}"; do
     # The checkout belongs to the host's user, whom the root may not know.
     in_root "$dir" 'git config --global --add safe.directory "$PWD"'
     in_root "$dir" 'echo "Debian $(cat /etc/debian_version); $(cmake --version | head -n1); $(openssl version)"'
+}
+
+if [[ ${#inside[@]} -gt 0 ]]; then
+    enter "$inside_suite" "$roots/$inside_suite"
+    in_root "$roots/$inside_suite" "${inside[*]}"
+    exit
+fi
+
+failed=()
+for run in "${runs[@]}"; do
+    suite=${run%%:*}
+    IFS=, read -r -a compilers <<<"${run#*:}"
+    dir=$roots/$suite
+    enter "$suite" "$dir"
 
     for cxx in "${compilers[@]}"; do
         build=build/matrix/$suite-$cxx
