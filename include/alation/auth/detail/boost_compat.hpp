@@ -26,8 +26,8 @@ namespace alation::auth::detail {
 /// All releases: Asio gives that handler no public name and no immediate executor (1.92 still
 /// does not), so the library matches Asio's own type. The template gained a defaulted third
 /// parameter in 1.86, which this partial specialisation still matches. Should a release rename
-/// it, the in-place resumption would silently become a post: test_provider's "co_await authorize
-/// resumes in place" fails then.
+/// it, the in-place resumption would silently become a post: test_asio_features.cpp's "co_await
+/// authorize and token with a usable token resume the coroutine in place" fails then.
 template <class Handler>
 struct ResumesAwaitingCoroutine : std::false_type {};
 template <class Signature, class Executor>
@@ -44,12 +44,12 @@ void complete_immediately(Handler handler, const Executor& fallback, Args... arg
     auto executor = boost::asio::get_associated_executor(handler, fallback);
 #if BOOST_VERSION >= 108200
     auto immediate = boost::asio::get_associated_immediate_executor(handler, executor);
-    boost::asio::dispatch(std::move(immediate), [handler = std::move(handler), args...]() mutable {
-        std::move(handler)(std::move(args)...);
-    });
+#endif
+    auto completion = [handler = std::move(handler), args...]() mutable { std::move(handler)(std::move(args)...); };
+#if BOOST_VERSION >= 108200
+    boost::asio::dispatch(std::move(immediate), std::move(completion));
 #else
-    boost::asio::post(std::move(executor),
-                      [handler = std::move(handler), args...]() mutable { std::move(handler)(std::move(args)...); });
+    boost::asio::post(std::move(executor), std::move(completion));
 #endif
 }
 
