@@ -70,8 +70,8 @@ bind() {
 make_root() {
     local suite=$1 dir=$2 script=()
     [[ -f $dir/.alation-auth-root ]] && return
-    # Never through a mount into the root (the checkout, /dev): unmount, and stay on this file system.
-    unmount_below "$dir"
+    # Never through a mount into the root (the checkout, /dev): enter() unmounted $dir already; a
+    # killed debootstrap may have left $dir.partial mounted; and stay on this file system.
     unmount_below "$dir.partial"
     rm -rf --one-file-system "$dir" "$dir.partial"
     [[ -e /usr/share/debootstrap/scripts/$suite ]] || script=(/usr/share/debootstrap/scripts/sid)
